@@ -1,0 +1,24 @@
+"""The ontology file as quads of the ontology graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyoxigraph import Quad, RdfFormat, parse
+
+from kg import paths
+from kg import vocabulary as v
+from kg.sourcefile import SourceError
+
+
+def ontology_quads(path: Path | None = None) -> list[Quad]:
+    path = path or paths.ONTOLOGY
+    if not path.is_file():
+        raise SourceError(path, None, "ontology file not found")
+    try:
+        return [
+            Quad(q.subject, q.predicate, q.object, v.GRAPHS["ontology"])
+            for q in parse(path=str(path), format=RdfFormat.TURTLE)
+        ]
+    except SyntaxError as exc:
+        raise SourceError(path, None, f"Turtle syntax error: {exc}") from None
