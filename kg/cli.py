@@ -216,6 +216,8 @@ def audit(
     for row in report["tables"]:
         table.add_row(*[str(row[c]) for c in report["columns"]])
     out.print(table)
+    for row in report["uncovered_rows"]:
+        err.print(f"[red]not in the graph:[/] {row['table']} line {row['line']} ({row['section']}): {row['row']}")
     conflicts = Table(title=f"{len(report['conflicts'])} table-vs-text conflicts")
     for col in ("conflict", "note"):
         conflicts.add_column(col, overflow="fold")
@@ -228,6 +230,8 @@ def audit(
     for c in report["printed_inconsistencies"]:
         inconsistent.add_row(c["label"], c["note"])
     out.print(inconsistent)
+    if report["uncovered_rows"]:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -95,3 +95,16 @@ GRADE = {
 }
 GRADE_SLUG = {">=3": "grade-3-plus", ">=2": "grade-2-plus", "3": "grade-3", "4": "grade-4", "2": "grade-2", "1-2": "grade-1-2", "any": "any-grade"}
 EFFECT_MEASURE = {"HR": "HazardRatio", "OR": "OddsRatio", "difference": "Difference"}
+
+STATE = {"NE": "NotEstimable", "NR": "NotReached", "not reported": "NotReported"}
+
+# The word a curator writes for each controlled individual; the ontology gives each its skos:notation,
+# and the queries print these words (a test keeps the two in step).
+NOTATIONS: dict[str, str] = {
+    local: word
+    for table in (
+        DESIGN, EVIDENCE_KIND, ARM, AGE_GROUP, PH_STATUS, SETTING, SALVAGE_LINE, RESPONSE_STATUS, REMISSION,
+        TREATMENT_PHASE, ENDPOINT, STATISTIC, UNIT, INTERVAL, CENSORING, GRADE, EFFECT_MEASURE, STATE,
+    )
+    for word, local in table.items()
+}

@@ -1,0 +1,90 @@
+"""Refuse what a read-only, closed endpoint must never run, before the engine sees it.
+
+The query is parsed (rdflib's SPARQL grammar) and its syntax tree walked: SERVICE anywhere (sub-queries,
+FILTER EXISTS, OPTIONAL...) is refused, FROM / FROM NAMED must name this dataset's own graphs, and text
+that is an update rather than a query is refused as such. Matching keywords in the text would miss
+escapes, comments and nesting; the parse tree does not. pyoxigraph itself would call out for SERVICE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyparsing import ParseBaseException, ParseResults
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from service.errors import ApiError
+
+FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
+READ_ONLY = "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, DROP, CREATE, ADD, MOVE, COPY) is refused"
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    form: str  # select, ask, construct or describe
+    has_dataset: bool  # the query names its own FROM / FROM NAMED graphs
+
+    @property
+    def returns_graph(self) -> bool:
+        return self.form in ("construct", "describe")
+
+
+def _nodes(tree: object) -> Iterator[CompValue]:
+    """Every CompValue in the parse tree, iteratively (a deeply nested query must not blow the stack)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, ParseResults)):
+            stack.extend(node)
+
+
+class QueryChecker:
+    def __init__(self, allowed_graphs: frozenset[str], cache_size: int = 512) -> None:
+        self.allowed_graphs = allowed_graphs
+        self.check = lru_cache(maxsize=cache_size)(self._check)
+
+    def _parse(self, text: str) -> object:
+        # No lock: pyparsing without packrat keeps no state between parses, and threads keep
+        # other requests moving while a long query is parsed (rdflib's parser costs ~0.1 ms a character).
+        try:
+            return parseQuery(text)
+        except ParseBaseException as exc:
+            if _is_update(text):
+                raise ApiError(403, READ_ONLY) from None
+            raise ApiError(400, f"malformed query: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "malformed query: nested too deeply to check") from None
+        except Exception as exc:  # noqa: BLE001 - rdflib raises plain exceptions for some bad terms
+            raise ApiError(400, f"malformed query: {exc}") from None
+
+    def _check(self, text: str) -> CheckedQuery:
+        tree = self._parse(text)
+        form = None
+        has_dataset = False
+        for node in _nodes(tree):
+            if node.name == "ServiceGraphPattern":
+                raise ApiError(403, f"SERVICE <{node.get('term')}> is refused: this endpoint never queries other endpoints")
+            if node.name == "DatasetClause":
+                graph = node.get("default") if node.get("default") is not None else node.get("named")
+                if str(graph) not in self.allowed_graphs:
+                    raise ApiError(400, f"FROM <{graph}> is not one of this dataset's graphs: {', '.join(sorted(self.allowed_graphs))}")
+                has_dataset = True
+            if node.name in FORMS:
+                form = form or FORMS[node.name]
+        if form is None:
+            raise ApiError(400, "malformed query: not a SELECT, ASK, CONSTRUCT or DESCRIBE query")
+        return CheckedQuery(form=form, has_dataset=has_dataset)
+
+
+def _is_update(text: str) -> bool:
+    try:
+        parseUpdate(text)
+    except Exception:  # noqa: BLE001 - not an update either: the query's own parse error is the message
+        return False
+    return True

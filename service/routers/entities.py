@@ -1,0 +1,95 @@
+"""`/id/...`: the graph's instance IRIs (https://w3id.org/evidence-kg/id/...) dereference here.
+
+RDF by content negotiation (the entity's triples plus the labels of what it links to), or an HTML page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from pyoxigraph import NamedNode, RdfFormat, Variable, serialize
+from starlette.responses import Response
+
+from kg.vocabulary import ID, PREFIXES, RDFS
+from service.errors import ApiError
+from service.negotiation import CONTENT_TYPES, GRAPH_MEDIA, negotiate
+from service.presentation import link, templates, term_view
+from service.published import Published, published
+
+router = APIRouter(tags=["resolvable IRIs"])
+
+OFFERS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml", "text/html"]
+DESCRIBE = f"""PREFIX rdfs: <{RDFS}>
+CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{ ?s ?p ?o OPTIONAL {{ ?o rdfs:label ?label }} }}"""
+# `{node}` is a validated NamedNode written in N-Triples form, so it cannot break out of the IRI.
+OUTGOING = f"""PREFIX rdfs: <{RDFS}>
+SELECT ?p ?o (SAMPLE(?pl) AS ?p_label) (SAMPLE(?ol) AS ?o_label)
+WHERE {{{{ {{node}} ?p ?o OPTIONAL {{{{ ?p rdfs:label ?pl }}}} OPTIONAL {{{{ ?o rdfs:label ?ol }}}} }}}}
+GROUP BY ?p ?o ORDER BY ?p ?o"""
+INCOMING = f"""PREFIX rdfs: <{RDFS}>
+SELECT ?x ?p (SAMPLE(?pl) AS ?p_label) (SAMPLE(?xl) AS ?x_label)
+WHERE {{{{ ?x ?p {{node}} OPTIONAL {{{{ ?p rdfs:label ?pl }}}} OPTIONAL {{{{ ?x rdfs:label ?xl }}}} }}}}
+GROUP BY ?x ?p ORDER BY ?p ?x LIMIT 500"""
+
+
+def _node(path: str) -> NamedNode:
+    try:
+        return NamedNode(ID + path)
+    except ValueError:
+        raise ApiError(404, f"no entity {path[:200]!r}: not a valid IRI path") from None
+
+
+def _rdf(pub: Published, node: NamedNode, fmt: RdfFormat) -> bytes:
+    triples = set(pub.store.query(DESCRIBE, use_default_graph_as_union=True, substitutions={Variable("s"): node}))
+    ordered = sorted(triples, key=lambda t: (str(t.subject) != str(node), str(t.subject), str(t.predicate), str(t.object)))
+    prefixes = PREFIXES if fmt in (RdfFormat.TURTLE, RdfFormat.RDF_XML) else None
+    return (serialize(ordered, format=fmt, prefixes=prefixes) if prefixes else serialize(ordered, format=fmt)) or b""
+
+
+def _page(pub: Published, node: NamedNode) -> dict:
+    outgoing = [
+        {"property": term_view(r["p"], r["p_label"]), "value": term_view(r["o"], r["o_label"])}
+        for r in pub.store.query(OUTGOING.format(node=node), use_default_graph_as_union=True)
+    ]
+    incoming = [
+        {"property": term_view(r["p"], r["p_label"]), "value": term_view(r["x"], r["x_label"])}
+        for r in pub.store.query(INCOMING.format(node=node), use_default_graph_as_union=True)
+    ]
+    labels = [row["value"]["text"] for row in outgoing if row["property"]["iri"] == RDFS + "label"]
+    types = [row["value"] for row in outgoing if row["property"]["iri"] == PREFIXES["rdf"] + "type"]
+    return {
+        "iri": node.value,
+        "label": labels[0] if labels else node.value.removeprefix(ID),
+        "types": types,
+        "outgoing": outgoing,
+        "incoming": incoming,
+    }
+
+
+@router.get(
+    "/id/{path:path}",
+    summary="Dereference an entity IRI",
+    responses={
+        200: {"content": {m: {} for m in OFFERS}},
+        404: {"description": "no such entity"},
+        406: {"description": "no acceptable format"},
+    },
+)
+async def entity(
+    request: Request,
+    path: Annotated[str, Path(description="the part after https://w3id.org/evidence-kg/id/, e.g. study/tower")],
+    pub: Published = Depends(published),
+) -> Response:
+    """RDF (Turtle by default; N-Triples, JSON-LD, RDF/XML) or an HTML page (text/html) for one entity."""
+    node = _node(path)
+    if next(pub.store.quads_for_pattern(node, None, None), None) is None:
+        raise ApiError(404, f"no entity <{node.value}> in this release")
+    media = negotiate(request.headers.get("accept"), OFFERS)
+    if media == "text/html":
+        context = await run_in_threadpool(_page, pub, node)
+        return templates.TemplateResponse(request, "entity.html", {**context, "link": link}, headers={"Vary": "Accept"})
+    fmt = GRAPH_MEDIA[media]
+    body = await run_in_threadpool(_rdf, pub, node, fmt)
+    return Response(body, media_type=CONTENT_TYPES[fmt], headers={"Vary": "Accept"})
