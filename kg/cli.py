@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -107,18 +106,22 @@ def _current_graph(home: Path | None):  # type: ignore[no-untyped-def]
 @app.command("queries")
 def list_queries() -> None:
     """List the stored-query library with summaries and parameters."""
-    from kg.querylib import library
+    from rich.markup import escape
+
+    from kg.querylib import QueryError, library
 
     table = Table(title="stored queries")
     for col in ("name", "summary", "parameters"):
         table.add_column(col, overflow="fold")
-    for q in library().values():
-        params = ", ".join(
-            f"{p.name}:{p.type}" + (f"={p.default}" if p.default else "") + (f" [{'|'.join(p.allowed)}]" if p.allowed else "")
-            for p in q.parameters
-        )
-        table.add_row(q.name, q.summary, params)
+    try:
+        queries = library()
+    except QueryError as exc:
+        fail(str(exc))
+    for q in queries.values():
+        # escape(): "[a|b]" would otherwise be read as rich markup and vanish
+        table.add_row(escape(q.name), escape(q.summary), escape(", ".join(p.describe() for p in q.parameters)))
     out.print(table)
+    out.print(f"{len(queries)} queries; run one with `kg query NAME [--param key=value ...]`")
 
 
 @app.command()
@@ -130,24 +133,23 @@ def query(
     home: HomeOpt = None,
 ) -> None:
     """Run a stored query on the embedded store (default) or a remote SPARQL endpoint."""
+    from rich.markup import escape
+
     from kg.engine import EngineError, engine_for
-    from kg.querylib import QueryError, get
+    from kg.querylib import QueryError, get, parse_params
     from kg.release import NoRelease
     from kg.results import FORMATS, markdown, rows, serialize_result
 
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}", 2)
-    values: dict[str, str] = {}
-    for item in param or []:
-        if "=" not in item:
-            fail(f"--param {item!r} is not key=value", 2)
-        key, value = item.split("=", 1)
-        values[key.strip()] = value
     try:
         stored = get(name)
-        text = stored.bind(values)
+        text = stored.bind(parse_params(param or []))
+    except QueryError as exc:
+        fail(str(exc), 2)
+    try:
         result = engine_for(endpoint, home).select(text)
-    except (QueryError, EngineError, NoRelease) as exc:
+    except (EngineError, NoRelease) as exc:
         fail(str(exc))
     if fmt in ("csv", "tsv", "json", "xml"):
         sys.stdout.buffer.write(serialize_result(result, fmt))
@@ -156,41 +158,124 @@ def query(
     if fmt == "markdown":
         sys.stdout.write(markdown(names, table_rows))
         return
-    table = Table(title=f"{name}: {stored.summary}")
+    table = Table(title=escape(f"{name}: {stored.summary}"))
     for col in names:
-        table.add_column(col, overflow="fold")
+        table.add_column(escape(col), overflow="fold")
     for row in table_rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     out.print(table)
     out.print(f"{len(table_rows)} row(s)")
 
 
+BaseUrlOpt = Annotated[str, typer.Option("--base-url", help="where the service runs, for the VoID links", envvar="KG_BASE_URL")]
+
+
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="turtle, nt, nq, jsonld, xml or trig")] = "turtle",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file to write (default: standard output)")] = None,
-    gzip_: Annotated[bool, typer.Option("--gzip", help="gzip the output")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="turtle, nt, nq, trig, jsonld, xml, or void (VoID/DCAT)")] = "turtle",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file to write (default: stdout); with --all, a folder")] = None,
+    gzip_: Annotated[bool, typer.Option("--gzip", help="gzip the output (no timestamp: same input, same bytes)")] = False,
+    graph: Annotated[Optional[str], typer.Option("--graph", "-g", help="only this graph: ontology, data, mappings or provenance")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="write every format, plain and gzipped, and void.ttl into the -o folder")] = False,
+    base_url: BaseUrlOpt = "http://127.0.0.1:8000",
     home: HomeOpt = None,
 ) -> None:
     """Export the current build in an RDF format, deterministically (same sources, same bytes)."""
-    from kg.export import EXPORT_FORMATS, export_bytes
+    from kg.dataset_description import description_bytes
+    from kg.export import EXPORT_FORMATS, ExportError, export_bytes, export_folder, gzip_bytes, write_atomically
     from kg.release import NoRelease, current
 
-    if fmt not in EXPORT_FORMATS:
-        fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}", 2)
+    if fmt not in (*EXPORT_FORMATS, "void"):
+        fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, void, not {fmt!r}", 2)
+    if all_ and not output:
+        fail("--all needs -o FOLDER", 2)
     try:
-        data = export_bytes(current(home or paths.home()), fmt)
-    except NoRelease as exc:
-        fail(str(exc))
+        release = current(home or paths.home())
+        if all_:
+            for path in export_folder(release, output, base_url=base_url):  # type: ignore[arg-type]
+                err.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
+            return
+        if fmt == "void":
+            if graph:
+                fail("--graph does not apply to --format void", 2)
+            data = description_bytes(release, "turtle", base_url=base_url)
+        else:
+            data = export_bytes(release, fmt, graph)
+    except (NoRelease, ExportError) as exc:
+        fail(str(exc), 2 if isinstance(exc, ExportError) else 1)
     if gzip_:
-        data = gzip.compress(data, mtime=0)
+        data = gzip_bytes(data)
     if output:
-        tmp = output.with_name(output.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(output)
-        err.print(f"wrote {output} ({len(data)} bytes)")
+        write_atomically(output, data)
+        err.print(f"wrote {output} ({len(data)} bytes)", highlight=False)
     else:
         sys.stdout.buffer.write(data)
+
+
+@app.command()
+def describe(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="turtle, nt, jsonld or xml")] = "turtle",
+    base_url: BaseUrlOpt = "http://127.0.0.1:8000",
+    home: HomeOpt = None,
+) -> None:
+    """Print the VoID/DCAT description of the current build: version, licence, counts, prefixes, endpoint, dumps."""
+    from kg.dataset_description import FORMATS, description_bytes
+    from kg.release import NoRelease, current
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}", 2)
+    try:
+        sys.stdout.buffer.write(description_bytes(current(home or paths.home()), fmt, base_url=base_url))
+    except NoRelease as exc:
+        fail(str(exc))
+
+
+@app.command()
+def push(
+    endpoint: Annotated[Optional[str], typer.Option(help="SPARQL 1.1 Update endpoint (Oxigraph: .../update)")] = None,
+    graph_store: Annotated[Optional[str], typer.Option("--graph-store", help="Graph Store Protocol endpoint (Oxigraph: .../store)")] = None,
+    method: Annotated[str, typer.Option(help="auto (update if --endpoint, else gsp), update (one request), gsp (PUT per graph)")] = "auto",
+    graph: Annotated[Optional[list[str]], typer.Option("--graph", "-g", help="push only this named graph (repeatable)")] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="triples per INSERT DATA request; 0 = all in one atomic request")] = 0,
+    user: Annotated[Optional[str], typer.Option(help="user name (HTTP Basic, or Digest with --digest)", envvar="KG_PUSH_USER")] = None,
+    password: Annotated[Optional[str], typer.Option(help="password (better: $KG_PUSH_PASSWORD)", envvar="KG_PUSH_PASSWORD")] = None,
+    token: Annotated[Optional[str], typer.Option(help="bearer token (better: $KG_PUSH_TOKEN)", envvar="KG_PUSH_TOKEN")] = None,
+    digest: Annotated[bool, typer.Option("--digest", help="HTTP Digest authentication (Virtuoso's /sparql-auth)")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = 300.0,
+    home: HomeOpt = None,
+) -> None:
+    """Load the current build into a SPARQL 1.1 store, replacing its four named graphs."""
+    from kg.export import ExportError
+    from kg.push import PushError, Target
+    from kg.push import push as run_push
+    from kg.release import NoRelease, current
+
+    if not endpoint and not graph_store:
+        fail("give --endpoint (SPARQL Update) and/or --graph-store (Graph Store Protocol)", 2)
+    target = Target(endpoint, graph_store, user=user, password=password, token=token, digest=digest, timeout=timeout)
+    try:
+        report = run_push(current(home or paths.home()), target, method=method, graphs=graph, chunk_size=chunk_size)
+    except (NoRelease, PushError, ExportError) as exc:
+        fail(str(exc))
+    for iri, n in report.graphs.items():
+        out.print(f"{iri}: {n} triples", highlight=False)
+    how = "in one transaction" if report.atomic else "not as one transaction"
+    summary = f"{report.requests} request(s), {how}, {report.bytes_sent} bytes, {report.seconds:.2f} s"
+    out.print(f"pushed by {report.method} in {summary}", highlight=False)
+
+
+@app.command()
+def docs(
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder to write index.html (and the ontology's Turtle) into")],
+) -> None:
+    """Write the ontology's HTML documentation (pyLODE), the same page the service serves at /ontology."""
+    from kg.ontology_docs import DocsError, write_docs
+
+    try:
+        for path in write_docs(output):
+            err.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
+    except DocsError as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -254,6 +339,22 @@ def serve(
 
         os.environ["KG_HOME"] = str(home)
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def synth(
+    studies: Annotated[int, typer.Option("--studies", min=1, help="number of synthetic studies to write")],
+    out_dir: Annotated[Path, typer.Option("--out", help="sources folder to write (its review/ and vocabulary/ are replaced)")],
+    seed: Annotated[int, typer.Option(help="random seed: the same seed writes byte-identical files")] = 0,
+) -> None:
+    """Write a synthetic sources folder for scale tests: real curated studies resampled and renamed."""
+    from kg.synth import synthesize
+
+    try:
+        written = synthesize(studies, out_dir, seed=seed)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    err.print(f"wrote {out_dir}: " + ", ".join(f"{n} {k}" for k, n in written.items()), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, Store, parse_query_results
 
@@ -27,7 +28,7 @@ class EmbeddedEngine:
     store: Store
 
     @classmethod
-    def open(cls, home: Path | None = None) -> "EmbeddedEngine":
+    def open(cls, home: Path | None = None) -> EmbeddedEngine:
         return cls(current(home or paths.home()).open_store())
 
     def select(self, query: str) -> Result:
@@ -63,4 +64,9 @@ Engine = EmbeddedEngine | RemoteEngine
 
 
 def engine_for(endpoint: str | None, home: Path | None = None) -> Engine:
-    return RemoteEngine(endpoint) if endpoint else EmbeddedEngine.open(home)
+    if endpoint is None:
+        return EmbeddedEngine.open(home)
+    url = urlparse(endpoint)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise EngineError(f"--endpoint {endpoint!r} is not an http(s) URL of a SPARQL endpoint")
+    return RemoteEngine(endpoint)

@@ -16,7 +16,6 @@ from kg.sourcefile import SourceError
 from kg.values import Printed
 
 XSD_DECIMAL = NamedNode(v.XSD + "decimal")
-XSD_NNI = NamedNode(v.XSD + "nonNegativeInteger")
 XSD_INTEGER = NamedNode(v.XSD + "integer")
 XSD_BOOLEAN = NamedNode(v.XSD + "boolean")
 XSD_GYEAR = NamedNode(v.XSD + "gYear")
@@ -68,7 +67,7 @@ class GraphBuilder:
         if isinstance(value, Printed):
             self.add(s, v.ekg(p + "State"), v.ekg(value.state or "NotReported"))
         elif value is not None:
-            self.add(s, v.ekg(p), Literal(str(value), datatype=XSD_NNI))
+            self.add(s, v.ekg(p), Literal(str(value), datatype=XSD_INTEGER))
 
     def printed(self, s: NamedNode, p: str, value: Printed | None) -> None:
         """A number as decimal plus its printed digits, or a state: `<p>`/`<p>Text` or `<p>State`."""

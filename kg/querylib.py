@@ -40,10 +40,22 @@ class Parameter:
     allowed: tuple[str, ...] = ()
     required: bool = False
     example: str | None = None
+    pattern: str | None = None
 
     @property
     def variable(self) -> str:
         return "_" + self.name
+
+    def describe(self) -> str:
+        """One line for listings: name:type, default or `required`, allowed values."""
+        text = f"{self.name}:{self.type}"
+        if self.required:
+            text += " (required)"
+        elif self.default is not None:
+            text += f"={self.default}"
+        if self.allowed:
+            text += " [" + "|".join(self.allowed) + "]"
+        return text
 
     def term(self, raw: str) -> Literal | NamedNode:
         """Check `raw` against this parameter's type and allowed values and make it an RDF term."""
@@ -53,6 +65,8 @@ class Parameter:
             raise QueryError(f"parameter {self.name!r}: value contains a NUL character")
         if self.allowed and raw not in self.allowed:
             raise QueryError(f"parameter {self.name!r}: {raw!r} is not one of {', '.join(self.allowed)}")
+        if self.pattern and not re.fullmatch(self.pattern, raw):
+            raise QueryError(f"parameter {self.name!r}: {raw!r} does not match the pattern {self.pattern}")
         if self.type == "integer":
             if not re.fullmatch(r"-?\d{1,18}", raw):
                 raise QueryError(f"parameter {self.name!r}: {raw!r} is not an integer")
@@ -89,6 +103,10 @@ class StoredQuery:
     def is_violation_check(self) -> bool:
         return self.name.endswith("-violation")
 
+    def example_values(self) -> dict[str, str]:
+        """Values that make the query runnable: each required parameter's example."""
+        return {p.name: p.example for p in self.parameters if p.required and p.example is not None}
+
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
             if p.name == name:
@@ -118,16 +136,30 @@ class StoredQuery:
         return self.text[: at + 1] + "\n  " + block + "\n" + self.text[at + 1 :]
 
 
+def parse_params(items: list[str]) -> dict[str, str]:
+    """`key=value` strings (the CLI's repeated --param) -> a dict; the value is everything after the first `=`."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise QueryError(f"parameter {item!r} is not key=value")
+        if key in values:
+            raise QueryError(f"parameter {key!r} is given twice")
+        values[key] = value
+    return values
+
+
 def _where_brace(text: str) -> int:
-    """Offset of the WHERE clause's opening brace (comment lines are skipped)."""
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        if not line.lstrip().startswith("#"):
-            i = line.find("{")
-            if i >= 0:
-                return offset + i
-        offset += len(line)
-    raise QueryError("query has no WHERE clause to bind parameters into")
+    """Offset of the outer WHERE clause's opening brace (comment lines are skipped).
+
+    The first `WHERE {` outside comments, else the first brace (`SELECT * { ... }` has no keyword)."""
+    code = "".join(" " * len(line) if line.lstrip().startswith("#") else line for line in text.splitlines(keepends=True))
+    match = re.search(r"\bWHERE\s*\{", code, flags=re.IGNORECASE)
+    at = match.end() - 1 if match else code.find("{")
+    if at < 0:
+        raise QueryError("query has no WHERE clause to bind parameters into")
+    return at
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -146,25 +178,7 @@ def load_query(path: Path) -> StoredQuery:
         raise QueryError(f"{path}: bad `#+` header: {exc}") from None
     if "summary" not in meta:
         raise QueryError(f"{path}: the `#+` header needs a summary")
-    params = []
-    for name, spec in (meta.get("params") or {}).items():
-        spec = spec or {}
-        ptype = spec.get("type", "string")
-        if ptype not in PARAM_TYPES:
-            raise QueryError(f"{path}: parameter {name!r} has unknown type {ptype!r}")
-        allowed = tuple(str(a) for a in spec.get("enum", spec.get("allowed", [])) or [])
-        default = spec.get("default")
-        params.append(
-            Parameter(
-                name=name,
-                type=ptype,
-                description=str(spec.get("description", "")),
-                default=None if default is None else str(default),
-                allowed=allowed,
-                required=bool(spec.get("required", False)),
-                example=None if spec.get("example") is None else str(spec.get("example")),
-            )
-        )
+    params = [_parameter(path, name, spec) for name, spec in (meta.get("params") or {}).items()]
     query = StoredQuery(
         name=path.stem,
         path=path,
@@ -179,6 +193,54 @@ def load_query(path: Path) -> StoredQuery:
     if query.parameters:
         _where_brace(text)
     return query
+
+
+PARAM_KEYS = {"type", "description", "default", "enum", "allowed", "required", "example", "pattern"}
+
+
+def _parameter(path: Path, name: object, spec: object) -> Parameter:
+    """One `params:` entry of a header, checked: a header mistake is reported with the file, not at run time."""
+    where = f"{path}: parameter {name!r}"
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", name):
+        raise QueryError(f"{where}: names are lower-case letters, digits and _")
+    spec = spec or {}
+    if not isinstance(spec, dict):
+        raise QueryError(f"{where}: expected a mapping of type, description, default, enum, example, ...")
+    unknown = set(spec) - PARAM_KEYS
+    if unknown:
+        raise QueryError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    ptype = spec.get("type", "string")
+    if ptype not in PARAM_TYPES:
+        raise QueryError(f"{where}: unknown type {ptype!r} (one of {', '.join(PARAM_TYPES)})")
+    allowed = tuple(str(a) for a in spec.get("enum", spec.get("allowed", [])) or [])
+    if ptype == "enum" and not allowed:
+        raise QueryError(f"{where}: an enum needs its allowed values (`enum: [...]`)")
+    pattern = spec.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise QueryError(f"{where}: bad pattern {pattern!r} ({exc})") from None
+    default, example = spec.get("default"), spec.get("example")
+    param = Parameter(
+        name=name,
+        type=ptype,
+        description=str(spec.get("description", "")),
+        default=None if default is None else str(default),
+        allowed=allowed,
+        required=bool(spec.get("required", False)),
+        example=None if example is None else str(example),
+        pattern=None if pattern is None else str(pattern),
+    )
+    if param.required and param.example is None:
+        raise QueryError(f"{where}: a required parameter needs an `example`")
+    for what, value in (("default", param.default), ("example", param.example)):
+        if value is not None:
+            try:
+                param.term(value)
+            except QueryError as exc:
+                raise QueryError(f"{path}: {what} of {exc}") from None
+    return param
 
 
 def library(folder: Path | None = None) -> dict[str, StoredQuery]:

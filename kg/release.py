@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,18 +56,43 @@ def sorted_quads(quads: list[Quad]) -> list[Quad]:
     return sorted(quads, key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
 
 
-def write_release(home: Path, quads: list[Quad], manifest: dict) -> Release:
-    """Write dump + store + manifest into a fresh folder and atomically make it `current`."""
+def nquads_lines(quads: list[Quad]) -> list[str]:
+    """The quads as N-Quads lines (without newlines) in `sorted_quads` order, at string-sort speed.
+
+    Within one graph the lines sort as their (subject, predicate, object) terms do: a line is the three
+    terms joined by spaces, an IRI never contains a space or '>', and where one term is a prefix of
+    another (a literal and the same literal with a language tag) the space after it sorts first.
+    """
+    by_graph: dict[str, list[Quad]] = defaultdict(list)
+    for q in quads:
+        by_graph[q.graph_name.value].append(q)
+    lines: list[str] = []
+    for graph in sorted(by_graph):
+        part = (serialize(by_graph[graph], format=RdfFormat.N_QUADS) or b"").decode().splitlines()
+        part.sort()
+        lines += part
+    return lines
+
+
+def write_release(home: Path, lines: list[str], manifest: dict) -> Release:
+    """Write dump + store + manifest into a fresh folder and atomically make it `current`.
+
+    `lines` is the N-Quads dump in its stable order (`nquads_lines`); the store is bulk-loaded from
+    the written dump, in Rust, without Python objects per quad.
+    """
     releases = home / "releases"
     releases.mkdir(parents=True, exist_ok=True)
     name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
     staging = releases / f".staging-{name}"
     staging.mkdir()
     try:
-        ordered = sorted_quads(quads)
-        serialize(ordered, str(staging / "graph.nq"), format=RdfFormat.N_QUADS)
+        dump = staging / "graph.nq"
+        with dump.open("w", encoding="utf-8", newline="\n") as f:
+            for line in lines:
+                f.write(line)
+                f.write("\n")
         store = Store(str(staging / "store"))
-        store.bulk_extend(ordered)
+        store.bulk_load(path=str(dump), format=RdfFormat.N_QUADS)
         store.flush()
         store.optimize()
         del store

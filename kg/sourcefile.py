@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 Path_ = tuple[str | int, ...]
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 class SourceError(ValueError):
@@ -48,7 +49,8 @@ class SourceDocument:
 def _plain(node: yaml.Node, loc: Path_, lines: dict[Path_, int], path: Path) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null")):
+        # A plain scalar has style None in PyYAML's Python parser and "" in its libyaml (C) parser.
+        if node.tag == "tag:yaml.org,2002:null" or (not node.style and node.value in ("", "~", "null")):
             return None
         return node.value
     if isinstance(node, yaml.SequenceNode):
@@ -66,6 +68,16 @@ def _plain(node: yaml.Node, loc: Path_, lines: dict[Path_, int], path: Path) -> 
     raise SourceError(path, node.start_mark.line + 1, "unsupported YAML node")  # pragma: no cover
 
 
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        if _LOADER is yaml.BaseLoader:
+            raise
+    # Bad YAML: let the Python parser word the error, as it always has (its messages name the token it expected).
+    return yaml.compose(text, Loader=yaml.BaseLoader)
+
+
 def read_source(path: Path) -> SourceDocument:
     """Parse one YAML source file into strings, lists and dicts, with a line map."""
     try:
@@ -77,7 +89,8 @@ def read_source(path: Path) -> SourceDocument:
         raise SourceError(path, None, f"cannot read file: {exc.strerror}") from None
     try:
         # BaseLoader resolves no tags: aliases and anchors still work, but nothing becomes a float.
-        node = yaml.compose(text, Loader=yaml.BaseLoader)
+        # The libyaml parser keeps the same marks and is ~10x faster (it matters for big synthetic folders).
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -19,10 +19,10 @@ of the blinatumomab review (Kantarjian et al. 2023) as RDF. Stored queries are t
 (https://w3id.org/evidence-kg/id/...) dereference under /id/; exports are cacheable by ETag."""
 
 
-def create_app(home: Path | None = None, settings: Settings | None = None) -> FastAPI:
-    """Open the current release read-only, once, and wire the routers to it."""
+def create_app(home: Path | None = None, settings: Settings | None = None, queries_folder: Path | None = None) -> FastAPI:
+    """Open the current release read-only, once, and wire the routers to it (stored queries from `queries_folder`, default queries/)."""
     settings = settings or Settings.from_env()
-    pub = Published.open(home or paths.home(), settings)
+    pub = Published.open(home or paths.home(), settings, queries_folder)
     app = FastAPI(title="evidence-kg", version=pub.release_id, description=DESCRIPTION)
     app.state.published = pub
     errors.install(app)

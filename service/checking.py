@@ -8,9 +8,9 @@ escapes, comments and nesting; the parse tree does not. pyoxigraph itself would 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from pyparsing import ParseBaseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
@@ -47,7 +47,23 @@ def _nodes(tree: object) -> Iterator[CompValue]:
 class QueryChecker:
     def __init__(self, allowed_graphs: frozenset[str], cache_size: int = 512) -> None:
         self.allowed_graphs = allowed_graphs
-        self.check = lru_cache(maxsize=cache_size)(self._check)
+        self._cache: OrderedDict[str, CheckedQuery] = OrderedDict()
+        self._cache_size = cache_size
+
+    def cached(self, text: str) -> CheckedQuery | None:
+        """The verdict on a text already checked, without parsing it again (cheap enough for the event loop)."""
+        return self._cache.get(text)
+
+    def check(self, text: str) -> CheckedQuery:
+        """Parse and walk `text` (costly: call it off the event loop); ApiError if it must be refused."""
+        hit = self._cache.get(text)
+        if hit is not None:
+            return hit
+        checked = self._check(text)  # refusals are not cached: they raise
+        self._cache[text] = checked
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)  # oldest first; good enough, and safe from several threads
+        return checked
 
     def _parse(self, text: str) -> object:
         # No lock: pyparsing without packrat keeps no state between parses, and threads keep

@@ -28,7 +28,7 @@ class Published:
     last_modified: str = field(default="")
 
     @classmethod
-    def open(cls, home: Path, settings: Settings) -> Published:
+    def open(cls, home: Path, settings: Settings, queries_folder: Path | None = None) -> Published:
         release = current(home)
         store = release.open_store()
         graphs = graph_names()
@@ -39,7 +39,7 @@ class Published:
         checker = QueryChecker(frozenset(graphs.values()), settings.check_cache_size)
         # Stored queries are the repository's own text (tests hold them to the checker's rules); their
         # parameters are validated terms bound in a VALUES block, so they skip the costly per-request check.
-        queries = library()
+        queries = library(queries_folder)
         mtime = (release.path / "manifest.json").stat().st_mtime
         return cls(
             release=release,

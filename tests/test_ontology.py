@@ -21,6 +21,7 @@ import pytest
 import rdflib
 from owlready2 import OwlReadyInconsistentOntologyError
 from rdflib import OWL, RDF, RDFS, Literal, Namespace, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, SKOS
 
 ROOT = Path(__file__).parents[1]
@@ -104,7 +105,7 @@ def model_value_lists() -> dict[str, list[str]]:
 
 
 def rdf_list(graph: rdflib.Graph, head) -> list:
-    return list(rdflib.collection.Collection(graph, head))
+    return list(Collection(graph, head))
 
 
 def types_of(graph: rdflib.Graph, term: URIRef) -> set:

@@ -47,9 +47,9 @@ def _rdf(path: Path, fmt: RdfFormat) -> bytes:
 def documentation(path: Path) -> str:
     """pyLODE's page for the ontology (made once, offline); a plain listing if pyLODE is unavailable or fails."""
     try:
-        from pylode import OntPub
+        from kg.ontology_docs import ontology_html  # the one pyLODE call, shared with `kg docs`
 
-        return OntPub(ontology=str(path)).make_html()
+        return ontology_html(path)
     except Exception as exc:  # noqa: BLE001 - any pyLODE failure falls back to the plain page
         log.warning("pyLODE could not document %s (%s); serving the plain listing", path, exc)
         return _listing(path)
