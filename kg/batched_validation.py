@@ -223,8 +223,10 @@ def validate_batched(
         _init(shapes_ttl)
         parts = [_run(*job) for job in jobs]
     else:
-        # spawn, not fork: the caller may run threads (a progress spinner) that fork would copy mid-lock.
-        context = multiprocessing.get_context("spawn")
+        # fork: workers start in milliseconds and need not re-import `__main__` (spawn would re-run the
+        # `kg` command in every worker). They only run pyshacl, no lock a caller's thread may hold.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(shapes_ttl,)) as pool:
             parts = list(pool.map(_run, *zip(*jobs, strict=True)))
     return _merged(parts)

@@ -35,6 +35,7 @@ def build(
     from kg.build import ValidationFailed, build as run_build
     from kg.loading import SourceErrors
     from kg.sourcefile import SourceError
+    from kg.validation import ShapesError
 
     try:
         with out.status("building") as status:
@@ -47,6 +48,8 @@ def build(
     except ValidationFailed as exc:
         _print_report(exc.report, err)
         fail(f"{exc}; nothing was written, the previous release is unchanged")
+    except ShapesError as exc:
+        fail(f"{exc}; nothing was written, the previous release is unchanged")
     table = Table(title="built", show_header=False)
     for key, value in result.counts.items():
         table.add_row(key, str(value))
@@ -57,38 +60,45 @@ def build(
 
 
 def _print_report(report, console: Console) -> None:  # type: ignore[no-untyped-def]
-    table = Table(title="SHACL report" + (" (conforms)" if report.conforms else ""), show_lines=False)
-    for col in ("severity", "focus node", "path", "value", "message"):
-        table.add_column(col, overflow="fold")
+    """One block per finding, never wrapped: a message stays on one line to read and to grep."""
+    from rich.markup import escape
+
     for f in report.findings:
-        table.add_row(f.severity, f.focus, f.path, f.value, f.message)
-    console.print(table)
+        console.print(f"[bold]{f.severity}[/] {escape(f.focus)}", highlight=False, soft_wrap=True)
+        for label, text in (("path", f.path), ("value", f.value), ("message", f.message)):
+            if text:
+                console.print(f"  {label + ':':<8} {escape(text)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def validate(
-    file: Annotated[Optional[Path], typer.Argument(help="RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML); default: the current build")] = None,
+    file: Annotated[
+        Optional[Path], typer.Argument(help="RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD, RDF/XML); default: the current build")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="report format: table, turtle or json")] = "table",
     home: HomeOpt = None,
 ) -> None:
     """Validate RDF against the SHACL shapes and print the report; exit 1 if it does not conform."""
     from kg.rdfinput import RdfInputError, read_rdf
+    from kg.validation import ShapesError
     from kg.validation import validate as run_validate
 
     if fmt not in ("table", "turtle", "json"):
         fail(f"--format must be table, turtle or json, not {fmt!r}", 2)
     try:
         graph = read_rdf(file) if file else _current_graph(home)
-    except RdfInputError as exc:
+        report = run_validate(graph)
+    except (RdfInputError, ShapesError) as exc:
         fail(str(exc))
-    report = run_validate(graph)
     if fmt == "turtle":
         sys.stdout.write(report.to_turtle())
     elif fmt == "json":
         sys.stdout.write(report.to_json() + "\n")
     else:
         _print_report(report, out)
-        out.print("[green]conforms[/]" if report.conforms else f"[red]{len(report.violations)} violation(s)[/]")
+        others = len(report.findings) - len(report.violations)
+        summary = f"{len(report.violations)} violation(s)" + (f", {others} warning(s)" if others else "")
+        out.print("[green]conforms[/]" + (f" ({others} warning(s))" if others else "") if report.conforms else f"[red]{summary}[/]")
     if not report.conforms:
         raise typer.Exit(1)
 

@@ -52,7 +52,9 @@ class RemoteEngine:
         client.setMethod(POST)
         client.setReturnFormat(JSON)
         client.setTimeout(int(self.timeout))
-        client.setQuery(query)
+        # SPARQLWrapper guesses the query form by keyword and is misled by words in comments ("add",
+        # "drop"), then sends a SELECT as an update; whole-line comments are documentation: leave them out.
+        client.setQuery("\n".join(line for line in query.splitlines() if not line.lstrip().startswith("#")))
         try:
             raw = client.query().response.read()
         except Exception as exc:  # SPARQLWrapper raises many types; the user needs the message either way

@@ -29,6 +29,9 @@ CONTEXT_PREFIXES = {
 }
 
 
+INTEGER_TYPES = {v.XSD + t for t in ("integer", "nonNegativeInteger", "positiveInteger", "nonPositiveInteger", "negativeInteger")}
+
+
 def _type_coercion(kinds: set[str], ranges: set[str]) -> str | None:
     if "ObjectProperty" in kinds:
         return "@id"
@@ -36,7 +39,12 @@ def _type_coercion(kinds: set[str], ranges: set[str]) -> str | None:
     if "DatatypeProperty" in kinds and len(xsd_ranges) == 1:
         datatype = xsd_ranges.pop()
         # Plain strings compact to bare JSON strings without coercion.
-        return None if datatype == v.XSD + "string" else "xsd:" + datatype[len(v.XSD) :]
+        if datatype == v.XSD + "string":
+            return None
+        # Counts are written as xsd:integer (stores canonicalise the integer subtypes), so coerce to that.
+        if datatype in INTEGER_TYPES:
+            return "xsd:integer"
+        return "xsd:" + datatype[len(v.XSD) :]
     return None
 
 

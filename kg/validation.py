@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import rdflib
-from pyoxigraph import Quad, RdfFormat, serialize
+from pyoxigraph import Quad, RdfFormat, Triple, serialize
 from rdflib.namespace import RDF, SH
 
 from kg import paths
+from kg import vocabulary as v
+
+SHAPES_NS = v.BASE + "shapes#"
+
+
+class ShapesError(RuntimeError):
+    """The shapes themselves are broken: a file does not parse, or pyshacl refuses a constraint."""
 
 
 @dataclass(frozen=True)
@@ -47,28 +56,48 @@ class Report:
 
 def shapes_graph(folder: Path | None = None) -> rdflib.Graph:
     folder = folder or paths.SHAPES
+    files = sorted(folder.glob("*.ttl"))
+    if not files:
+        raise ShapesError(f"{folder}: no shapes (*.ttl) found")
     graph = rdflib.Graph()
-    for path in sorted(folder.glob("*.ttl")):
-        graph.parse(path, format="turtle")
+    for path in files:
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:  # noqa: BLE001 - rdflib raises several kinds; one line names the file
+            raise ShapesError(f"{path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
     return graph
 
 
-def data_graph(quads: list[Quad]) -> rdflib.Graph:
+def data_graph(statements: Iterable[Quad | Triple]) -> rdflib.Graph:
     """All named graphs merged into one Oxigraph-backed rdflib graph (what the shapes see)."""
     graph = rdflib.Graph(store="Oxigraph")
-    nt = serialize((q.triple for q in quads), format=RdfFormat.N_TRIPLES) or b""
+    triples = (s.triple if isinstance(s, Quad) else s for s in statements)
+    nt = serialize(triples, format=RdfFormat.N_TRIPLES) or b""
     graph.parse(data=nt, format="ox-nt")
     return graph
 
 
+# Longest namespace first, so ekgid: wins over a shorter prefix of it.
+_COMPACT = sorted(
+    [(ns, prefix) for prefix, ns in v.PREFIXES.items()] + [(SHAPES_NS, "ekgsh"), (str(SH), "sh")], key=lambda item: -len(item[0])
+)
+
+
+def compact(text: str) -> str:
+    """Full IRIs of the project's namespaces shortened to prefixed names (ekg:estimate, ekgid:cohort/x/y)."""
+    for namespace, prefix in _COMPACT:
+        text = re.sub(re.escape(namespace) + r"([\w./-]+)", lambda m, p=prefix: f"{p}:{m.group(1)}", text)
+    return text
+
+
 def _short(graph: rdflib.Graph, node: object) -> str:
+    """A report cell: IRIs as prefixed names, literals as their text, blank nodes as _:id."""
     if node is None:
         return ""
     if isinstance(node, rdflib.URIRef):
-        try:
-            return graph.namespace_manager.normalizeUri(node)
-        except Exception:  # noqa: BLE001 - fall back to the full IRI
-            return str(node)
+        return compact(str(node))
+    if isinstance(node, rdflib.BNode):
+        return f"_:{node}"
     return str(node)
 
 
@@ -109,9 +138,11 @@ def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, referenc
     shapes = shapes if shapes is not None else shapes_graph()
     memory = _in_memory(data)
     core = shapes if reference else shacl_sparql.sparql_free(shapes)
-    conforms, report_graph, _ = pyshacl.validate(
+    conforms, report_graph, report_text = pyshacl.validate(
         memory, shacl_graph=core, inference="none", advanced=True, allow_warnings=True, inplace=True
     )
+    if not isinstance(report_graph, rdflib.Graph):  # pyshacl returns a ValidationFailure for unusable shapes
+        raise ShapesError(f"the shapes cannot be run: {str(report_text).strip().splitlines()[-1]}")
     findings = []
     for result in report_graph.subjects(RDF.type, SH.ValidationResult):
         get = lambda p, r=result: report_graph.value(r, p)  # noqa: E731
@@ -121,7 +152,7 @@ def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, referenc
                 focus=_short(data, get(SH.focusNode)),
                 path=_short(data, get(SH.resultPath)),
                 value=_short(data, get(SH.value)),
-                message=str(get(SH.resultMessage) or ""),
+                message=compact(str(get(SH.resultMessage) or "")),
                 severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
                 shape=_short(data, get(SH.sourceShape)) if isinstance(get(SH.sourceShape), rdflib.URIRef) else "",
             )
@@ -134,7 +165,7 @@ def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, referenc
                     focus=_short(data, focus),
                     path=_short(data, rdflib.URIRef(r.path)) if r.path else "",
                     value=_short(data, value),
-                    message=r.message,
+                    message=compact(r.message),
                     severity=r.severity,
                     shape=_short(data, rdflib.URIRef(r.shape)) if not r.shape.startswith("_:") else "",
                 )

@@ -77,7 +77,8 @@ def test_every_stored_query_gives_the_same_csv_remotely(pushed: OxigraphServer, 
         # The subprocess's stdout is read as text, which turns CSV's \r\n into \n.
         local = serialize_result(embedded.select(stored.bind({})), "csv").decode("utf-8").replace("\r\n", "\n")
         assert remote_csv[name] == local, name
-        assert local.count("\n") > 1, f"{name} gives no rows: nothing was compared"
+        if not stored.is_violation_check:  # quality checks are empty by design; the others must give rows
+            assert local.count("\n") > 1, f"{name} gives no rows: nothing was compared"
 
 
 def test_pushing_again_replaces_the_graphs(pushed: OxigraphServer, built_home: Path) -> None:
