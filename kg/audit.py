@@ -21,7 +21,7 @@ COLUMNS = [
 
 def _records(engine: EmbeddedEngine, name: str) -> list[dict[str, str]]:
     names, table = rows(engine.select(get(name).text))
-    return [dict(zip(names, row)) for row in table]
+    return [dict(zip(names, row, strict=True)) for row in table]
 
 
 def _ref_set(ref_list: str) -> set[str]:

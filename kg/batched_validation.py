@@ -70,11 +70,12 @@ class _Units:
             self.parent[ra] = rb
 
 
-def plan(triples: list[str], batch_triples: int = BATCH_TRIPLES) -> tuple[list[tuple[list[str], list[str]]], list[str]]:
-    """Cut the statements into unit batches [(statements, owned focus IRIs)] and the shared batch."""
+def plan(triples: list[str], batch_triples: int = BATCH_TRIPLES) -> tuple[list[tuple[list[str], list[str]]], list[str], list[str]]:
+    """Cut the statements into unit batches [(statements, owned focus IRIs)], the shared batch's
+    statements, and the owned nodes outside the instance namespace (which the shared batch must not report)."""
     units = _Units()
     by_subject: dict[str, list[str]] = defaultdict(list)
-    context: list[str] = []
+    foreign: list[str] = []
     for t in triples:
         s, o = _split(t)
         if s.startswith(OWNED):
@@ -85,7 +86,30 @@ def plan(triples: list[str], batch_triples: int = BATCH_TRIPLES) -> tuple[list[t
         elif s.startswith(INSTANCE):
             by_subject[s].append(t)
         else:
-            context.append(t)
+            foreign.append(t)
+    # A node outside the instance namespace that points at a record (a cohort minted with a wrong base
+    # IRI, say) belongs to that record's unit, and so does anything that points at it in turn.
+    adopted: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        rest = []
+        for t in foreign:
+            s, o = _split(t)
+            o_owned = o.startswith(OWNED) or o in units.parent
+            if s in units.parent:
+                if o_owned:
+                    units.join(s, o)
+                by_subject[s].append(t)
+            elif o_owned:
+                units.join(s, o)
+                by_subject[s].append(t)
+                adopted.append(s)
+                changed = True
+            else:
+                rest.append(t)
+        foreign = rest
+    context = foreign
     members: dict[str, list[str]] = defaultdict(list)
     for node in units.parent:
         members[units.find(node)].append(node)
@@ -101,14 +125,14 @@ def plan(triples: list[str], batch_triples: int = BATCH_TRIPLES) -> tuple[list[t
         owned, size = [], 0
 
     for root in sorted(members):  # sorted: the same graph is always cut the same way
-        nodes = members[root]
+        nodes = sorted(members[root])
         owned += nodes
         size += sum(len(by_subject[n]) for n in nodes)
         if size >= batch_triples:
             close()
     close()
-    shared = [t for s, ts in by_subject.items() if not s.startswith(OWNED) for t in ts]
-    return batches, shared + context
+    shared = [t for s, ts in by_subject.items() if s.startswith(INSTANCE) and not s.startswith(OWNED) for t in ts]
+    return batches, shared + context, adopted
 
 
 def _induced(owned: list[str], by_subject: dict[str, list[str]], context: list[str]) -> list[str]:
@@ -147,17 +171,18 @@ def _graph(statements: list[str]) -> rdflib.Graph:
     return graph
 
 
-def _run(statements: list[str], keep_iris: list[str] | None) -> tuple[list[Finding], str]:
-    """Validate one batch; keep findings on `keep_iris` (or, for the shared batch, on non-owned nodes)."""
+def _run(statements: list[str], keep_iris: list[str] | None, also_owned: list[str]) -> tuple[list[Finding], str]:
+    """Validate one batch; keep findings on `keep_iris` (or, for the shared batch, on nodes no unit owns)."""
     data = _graph(statements)
     report = validate(data, shapes=_SHAPES)
     wanted = set(keep_iris) if keep_iris is not None else None
+    foreign_owned = set(also_owned)
     kept_short: set[str] = set()
     kept_results = []
     for result in report.graph.subjects(RDF.type, SH.ValidationResult) if report.graph is not None else []:
         focus = report.graph.value(result, SH.focusNode)
         nt = focus.n3() if focus is not None else ""
-        keep = nt in wanted if wanted is not None else not nt.startswith(OWNED)
+        keep = nt in wanted if wanted is not None else not nt.startswith(OWNED) and nt not in foreign_owned
         if keep:
             kept_short.add(_short(data, focus))
             kept_results.append(result)
@@ -215,8 +240,8 @@ def validate_batched(
     triples = triple_lines(nquads)
     if len(triples) < whole_graph_below or _uses_inverse_paths(shapes):
         return validate(_graph(triples), shapes=shapes)
-    batches, shared = plan(triples, batch_triples)
-    jobs: list[tuple[list[str], list[str] | None]] = [(shared, None), *batches]
+    batches, shared, adopted = plan(triples, batch_triples)
+    jobs: list[tuple[list[str], list[str] | None, list[str]]] = [(shared, None, adopted), *((b, owned, []) for b, owned in batches)]
     workers = workers or os.cpu_count() or 1
     shapes_ttl = shapes.serialize(format="turtle")
     if workers == 1:

@@ -12,13 +12,15 @@ from rich.table import Table
 
 from kg import paths
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="evidence-kg: build, validate, query, export and serve the evidence graph.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="evidence-kg: build, validate, query, export and serve the evidence graph."
+)
 out = Console()
 err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -32,7 +34,8 @@ def build(
     no_validate: Annotated[bool, typer.Option("--no-validate", help="skip the SHACL gate (never for releases)")] = False,
 ) -> None:
     """Build the graph from curated sources, validate it, and swap it in as the current release."""
-    from kg.build import ValidationFailed, build as run_build
+    from kg.build import ValidationFailed
+    from kg.build import build as run_build
     from kg.loading import SourceErrors
     from kg.sourcefile import SourceError
     from kg.validation import ShapesError
@@ -43,7 +46,7 @@ def build(
     except (SourceErrors, SourceError) as exc:
         errors = exc.errors if isinstance(exc, SourceErrors) else [exc]
         for e in errors:
-            err.print(f"[red]{e}[/]", highlight=False, soft_wrap=True)
+            err.print(f"[red]{escape(str(e))}[/]", highlight=False, soft_wrap=True)
         fail(f"{len(errors)} problem(s) in the sources; nothing was built, the previous release is unchanged")
     except ValidationFailed as exc:
         _print_report(exc.report, err)

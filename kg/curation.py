@@ -110,7 +110,7 @@ class Interval(Strict):
     upper: PrintedValue | None = None
 
     @model_validator(mode="after")
-    def _bounds_with_kind(self) -> "Interval":
+    def _bounds_with_kind(self) -> Interval:
         has_bounds = self.lower is not None or self.upper is not None
         if self.interval and (self.lower is None or self.upper is None):
             raise ValueError(f"interval {self.interval!r} needs both lower and upper (a number, NE, NR or 'not reported')")
@@ -181,7 +181,7 @@ class Cohort(Provenance):
     table: Table
 
     @model_validator(mode="after")
-    def _id_in_study(self) -> "Cohort":
+    def _id_in_study(self) -> Cohort:
         if not self.id.startswith(self.study + "/"):
             raise ValueError(f"cohort id {self.id!r} must start with its study id {self.study!r} + '/'")
         for name in ("n", "enrolled"):
@@ -204,7 +204,7 @@ class Outcome(Provenance, Interval):
     key: Annotated[Slug | None, Opt] = None
 
     @model_validator(mode="after")
-    def _unit_fits(self) -> "Outcome":
+    def _unit_fits(self) -> Outcome:
         if self.statistic == "median" and self.unit != "months":
             raise ValueError("a median survival or duration is in months")
         if self.statistic != "median" and self.unit != "percent":
@@ -227,7 +227,7 @@ class Response(Provenance, Interval):
     key: Annotated[Slug | None, Opt] = None
 
     @model_validator(mode="after")
-    def _something(self) -> "Response":
+    def _something(self) -> Response:
         if self.responders is None and self.percent is None:
             raise ValueError("a response needs responders, percent, or both")
         return self
@@ -246,7 +246,7 @@ class AdverseEvent(Provenance):
     key: Annotated[Slug | None, Opt] = None
 
     @model_validator(mode="after")
-    def _something(self) -> "AdverseEvent":
+    def _something(self) -> AdverseEvent:
         if self.percent is None and self.count is None:
             raise ValueError("an adverse-event incidence needs a percent or a count")
         return self
@@ -263,7 +263,7 @@ class Comparison(Provenance, Interval):
     key: Annotated[Slug | None, Opt] = None
 
     @model_validator(mode="after")
-    def _something(self) -> "Comparison":
+    def _something(self) -> Comparison:
         if self.estimate is None and self.p_value is None:
             raise ValueError("a comparison needs an estimate, a p-value, or both")
         if self.measure != "none" and self.estimate is None:

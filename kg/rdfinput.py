@@ -120,6 +120,9 @@ def read_quads(path: Path, rdf_format: RdfFormat | None = None) -> list:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         reason = f"not valid UTF-8 (byte 0x{data[exc.start]:02x}: {exc.reason}); save the file as UTF-8"
         raise RdfInputError(path, line, reason, column) from None
+    # A byte-order mark (Windows editors write one) is not part of the document; XML handles its own.
+    if fmt != RdfFormat.RDF_XML:
+        data = data.removeprefix(b"\xef\xbb\xbf")
     if fmt == RdfFormat.RDF_XML:
         _check_xml(path, data)
     try:

@@ -4,9 +4,10 @@ A synthetic study is a copy of a real curated study together with everything tha
 (cohorts, subgroups, outcomes, responses, adverse events, table/text pairs that become conflicts,
 printed inconsistencies, comparisons). Studies that point at each other (`based_on`, `pooled_from`,
 comparisons across studies) form one unit and are copied together, so every reference resolves.
-Units are drawn by picking a real study uniformly at random and taking its unit: the per-study
-distributions (cohorts per study, measurements per cohort, NE/NR bounds, interval kinds, conflicts)
-are those of the real sources, and every copy is valid wherever the real record is valid.
+Units are drawn uniformly (a unit of k studies then supplies k studies per draw, as often as it does
+in the real sources): the per-study distributions (cohorts per study, measurements per cohort, NE/NR
+bounds, interval kinds, conflicts) are those of the real sources, and every copy is valid wherever
+the real record is valid.
 
 The same seed writes byte-identical files.
 """
@@ -51,7 +52,6 @@ class Corpus:
     vocabulary: list[Path]
     file_terms: list[dict[str, Any]]
     units: list[Unit]
-    unit_of_study: list[int]  # one entry per real study: the index of its unit
 
 
 class _Components:
@@ -109,7 +109,7 @@ def read_corpus(sources: Path | None = None) -> Corpus:
                 units[unit_index[_study_of(cohort, cohort_study)]].records[kind].append(record)
     file_terms = [t for d in docs for t in d.get("terms") or []]
     vocabulary = sorted((root / "vocabulary").glob("*.yaml"))
-    return Corpus(publications, vocabulary, file_terms, units, [unit_index[s["id"]] for s in studies])
+    return Corpus(publications, vocabulary, file_terms, units)
 
 
 class _Renamer:
@@ -185,10 +185,10 @@ def synthesize(studies: int, out: Path, seed: int = 0, sources: Path | None = No
     total = 0
     while total < studies:
         left = studies - total
-        unit = corpus.unit_of_study[rng.randrange(len(corpus.unit_of_study))]
+        unit = rng.randrange(len(corpus.units))
         if len(corpus.units[unit].studies) > left:
             # Near the end, draw among units that still fit so the count is exact.
-            fitting = [u for u in corpus.unit_of_study if len(corpus.units[u].studies) <= left]
+            fitting = [u for u in range(len(corpus.units)) if len(corpus.units[u].studies) <= left]
             unit = fitting[rng.randrange(len(fitting))] if fitting else unit
         picks.append(unit)
         total += len(corpus.units[unit].studies)

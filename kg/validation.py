@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from kg import paths
 from kg import vocabulary as v
 
 SHAPES_NS = v.BASE + "shapes#"
+
+# rdflib logs a traceback for every ill-typed literal ("abc"^^xsd:decimal) it meets; sh:datatype
+# reports those as findings, so the log would only bury the report.
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 
 
 class ShapesError(RuntimeError):

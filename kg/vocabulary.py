@@ -93,7 +93,9 @@ GRADE = {
     "1-2": "Grade1To2",
     "any": "AnyGrade",
 }
-GRADE_SLUG = {">=3": "grade-3-plus", ">=2": "grade-2-plus", "3": "grade-3", "4": "grade-4", "2": "grade-2", "1-2": "grade-1-2", "any": "any-grade"}
+GRADE_SLUG = {
+    ">=3": "grade-3-plus", ">=2": "grade-2-plus", "3": "grade-3", "4": "grade-4", "2": "grade-2", "1-2": "grade-1-2", "any": "any-grade",
+}
 EFFECT_MEASURE = {"HR": "HazardRatio", "OR": "OddsRatio", "difference": "Difference"}
 
 STATE = {"NE": "NotEstimable", "NR": "NotReached", "not reported": "NotReported"}

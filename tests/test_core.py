@@ -125,7 +125,8 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_unknown_field_and_unknown_cohort_are_refused(tmp_path: Path) -> None:
-    sources, line = _broken_copy(tmp_path, "review/table1/ref14-topp-2015.yaml", "    statistic: median\n    estimate: 6.1", "    statistik: median\n    estimate: 6.1")
+    original = "    statistic: median\n    estimate: 6.1"
+    sources, line = _broken_copy(tmp_path, "review/table1/ref14-topp-2015.yaml", original, original.replace("statistic", "statistik"))
     with pytest.raises(SourceErrors) as caught:
         load_sources(sources)
     messages = [str(e) for e in caught.value.errors]

@@ -1,0 +1,1 @@
+"""Benchmarks of the whole pipeline at chosen sizes, side by side with rdflib and a bare Oxigraph server."""
