@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kg import paths
@@ -64,7 +65,6 @@ def build(
 
 def _print_report(report, console: Console) -> None:  # type: ignore[no-untyped-def]
     """One block per finding, never wrapped: a message stays on one line to read and to grep."""
-    from rich.markup import escape
 
     for f in report.findings:
         console.print(f"[bold]{f.severity}[/] {escape(f.focus)}", highlight=False, soft_wrap=True)
@@ -119,7 +119,6 @@ def _current_graph(home: Path | None):  # type: ignore[no-untyped-def]
 @app.command("queries")
 def list_queries() -> None:
     """List the stored-query library with summaries and parameters."""
-    from rich.markup import escape
 
     from kg.querylib import QueryError, library
 
@@ -146,7 +145,6 @@ def query(
     home: HomeOpt = None,
 ) -> None:
     """Run a stored query on the embedded store (default) or a remote SPARQL endpoint."""
-    from rich.markup import escape
 
     from kg.engine import EngineError, engine_for
     from kg.querylib import QueryError, get, parse_params
