@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README): `make run` and `make test`.
 # Everything the project needs is installed from here: the virtualenv with Python packages,
-# the Oxigraph server (PyPI `oxigraph`), and Debian packages (Java for HermiT) via apt-get.
+# the Oxigraph server (PyPI `oxigraph`), Debian packages (Java for HermiT, Node.js, Chromium for the
+# browser tests) via apt-get, and the pages' npm packages (web/, `npm ci`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ PORT ?= 8000
 
 .PHONY: install system-deps run build serve test lint bench
 
-install: $(VENV)/.installed system-deps
+install: $(VENV)/.installed system-deps web/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 system-deps:
 	@bash .ci/system-deps
+
+# The pages' front-end packages (YASGUI), from the npm registry, served locally by the service under /static.
+web/node_modules/.installed: web/package.json web/package-lock.json | system-deps
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 build: install
 	$(BIN)/kg build

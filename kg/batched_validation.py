@@ -36,7 +36,7 @@ from kg.validation import Finding, Report, _short, shapes_graph, validate
 
 OWNED = tuple(f"<{v.ID}{kind}/" for kind in ("study", "cohort", "outcome", "response", "adverse-event", "comparison", "conflict"))
 INSTANCE = f"<{v.ID}"
-BATCH_TRIPLES = 60_000  # big enough that pyshacl's per-run set-up is small next to the work
+BATCH_TRIPLES = 20_000  # small enough to balance two cores, big enough that per-run set-up stays small
 WHOLE_GRAPH_BELOW = 150_000  # under this a single run is faster than starting worker processes
 
 

@@ -1,17 +1,30 @@
-"""Running a checked query on the release's store and letting Oxigraph serialize the answer.
+"""Running a query on the release's store and letting Oxigraph serialize the answer, with a row cap.
 
-One function does both, so that the caller can move the whole unit of work elsewhere (a thread today;
-a worker process with a deadline for the limits of issue 9) without touching the routes.
+`perform` is the whole unit of work of one request (safety check, evaluation, serialization) and runs
+inside a query worker process (service.pool), where a deadline can really stop it. Its input and
+output are small picklable records; the answer comes back as the bytes Oxigraph wrote.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
-from pyoxigraph import NamedNode, QueryResultsFormat, QueryTriples, RdfFormat, Store, serialize
+from pyoxigraph import (
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    parse_query_results,
+    serialize,
+)
 
 from kg.vocabulary import PREFIXES
+from service.checking import QueryChecker
 from service.errors import ApiError
+from service.negotiation import GRAPH_MEDIA, RESULT_MEDIA
 
 
 @dataclass(frozen=True)
@@ -24,6 +37,77 @@ class DatasetChoice:
     @property
     def given(self) -> bool:
         return self.default is not None or self.named is not None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An answer decided before the query runs (e.g. no acceptable format for this query form)."""
+
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Task:
+    text: str
+    # The media type to answer SELECT/ASK with, and the one for CONSTRUCT/DESCRIBE (or why there is none):
+    # the form is only known once the query is parsed, which happens in the worker.
+    result_media: str | Refusal
+    graph_media: str | Refusal
+    dataset: DatasetChoice = DatasetChoice()
+    check: bool = True  # False: trusted text (stored queries) or a verdict the caller already has
+    has_own_dataset: bool = False  # (when check is False) the query has FROM / FROM NAMED
+    max_rows: int = 10_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: bytes
+    media: str
+    truncated: bool
+    form: str | None  # the checker's verdict (select, ask, ...) to cache, when it ran
+    has_own_dataset: bool
+
+
+class _RowsFull(Exception):
+    """Raised from inside Oxigraph's serializer once enough rows are written: evaluation stops there."""
+
+
+class _CappedTsv:
+    """A file-like sink for TSV results that keeps the header and at most `max_rows` rows.
+
+    One row is one line: Oxigraph's TSV writes terms in N-Triples syntax, with newlines escaped."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_lines = max_rows + 1  # + the header
+        self.chunks: list[bytes] = []
+        self.lines = 0
+        self.truncated = False
+
+    def write(self, data: bytes) -> int:
+        chunk = bytes(data)
+        if not chunk:
+            return 0
+        room = self.max_lines - self.lines
+        newlines = chunk.count(b"\n")
+        if newlines >= room and (newlines > room or not chunk.endswith(b"\n")):
+            # More than room: keep whole lines up to the cap and stop the query.
+            cut = -1
+            for _ in range(room):
+                cut = chunk.index(b"\n", cut + 1)
+            self.chunks.append(chunk[: cut + 1])
+            self.lines += room
+            self.truncated = True
+            raise _RowsFull
+        self.chunks.append(chunk)
+        self.lines += newlines
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def evaluate(store: Store, text: str, dataset: DatasetChoice, has_own_dataset: bool):  # type: ignore[no-untyped-def]
@@ -39,23 +123,55 @@ def evaluate(store: Store, text: str, dataset: DatasetChoice, has_own_dataset: b
         raise ApiError(400, f"malformed query: {exc}") from None
 
 
-def write(result, fmt: QueryResultsFormat | RdfFormat) -> bytes:  # type: ignore[no-untyped-def]
-    """Serialize with Oxigraph; the query is evaluated lazily, so evaluation errors surface here too."""
+def write(result, fmt: QueryResultsFormat | RdfFormat, max_rows: int) -> tuple[bytes, bool]:  # type: ignore[no-untyped-def]
+    """Serialize with Oxigraph, at most `max_rows` rows or triples; the query is evaluated lazily, so
+    evaluation errors surface here, and stopping the serialization stops the evaluation."""
     try:
         if isinstance(result, QueryTriples):
             if not isinstance(fmt, RdfFormat):
                 raise ApiError(406, "a CONSTRUCT or DESCRIBE query answers with RDF, not a results table")
-            if fmt in (RdfFormat.TURTLE, RdfFormat.RDF_XML):
-                return serialize(result, format=fmt, prefixes=PREFIXES) or b""
-            return serialize(result, format=fmt) or b""
+            triples = list(itertools.islice(result, max_rows + 1))
+            truncated = len(triples) > max_rows
+            del triples[max_rows:]
+            prefixes = {"prefixes": PREFIXES} if fmt in (RdfFormat.TURTLE, RdfFormat.RDF_XML) else {}
+            return serialize(triples, format=fmt, **prefixes) or b"", truncated
         if not isinstance(fmt, QueryResultsFormat):
             raise ApiError(406, "a SELECT or ASK query answers with a results table, not RDF")
-        return result.serialize(format=fmt) or b""
-    except (OSError, ValueError) as exc:
+        if isinstance(result, QueryBoolean):
+            return result.serialize(format=fmt) or b"", False
+        # Rows go out as TSV through a counting sink, then (unless TSV was asked for) Oxigraph reads them
+        # back and writes the requested format: lossless, and all in Rust.
+        sink = _CappedTsv(max_rows)
+        try:
+            result.serialize(sink, format=QueryResultsFormat.TSV)
+        except _RowsFull:
+            pass
+        tsv = sink.value()
+        if fmt == QueryResultsFormat.TSV:
+            return tsv, sink.truncated
+        return parse_query_results(tsv, format=QueryResultsFormat.TSV).serialize(format=fmt) or b"", sink.truncated
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ApiError(400, f"query evaluation failed: {exc}") from None
 
 
-def answer(
-    store: Store, text: str, fmt: QueryResultsFormat | RdfFormat, dataset: DatasetChoice = DatasetChoice(), has_own_dataset: bool = False
-) -> bytes:
-    return write(evaluate(store, text, dataset, has_own_dataset), fmt)
+def _media(choice: str | Refusal) -> str:
+    if isinstance(choice, Refusal):
+        raise ApiError(choice.status, choice.message)
+    return choice
+
+
+def perform(store: Store, checker: QueryChecker, task: Task) -> Outcome:
+    """Check (unless trusted), evaluate and serialize one query: the work a deadline may cut short."""
+    form, has_own_dataset = None, task.has_own_dataset
+    if task.check:
+        verdict = checker.check(task.text)
+        form, has_own_dataset = verdict.form, verdict.has_dataset
+    result = evaluate(store, task.text, task.dataset, has_own_dataset)
+    if isinstance(result, QueryTriples):
+        media = _media(task.graph_media)
+        fmt: QueryResultsFormat | RdfFormat = GRAPH_MEDIA[media]
+    else:
+        media = _media(task.result_media)
+        fmt = RESULT_MEDIA[media]
+    body, truncated = write(result, fmt, task.max_rows)
+    return Outcome(body=body, media=media, truncated=truncated, form=form, has_own_dataset=has_own_dataset)

@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Literal, NamedNode
 
 from kg.querylib import QueryError, StoredQuery
 from kg.vocabulary import EKG
 from service.errors import ApiError
-from service.execution import DatasetChoice, evaluate
+from service.page_queries import select
 from service.presentation import link
+from service.published import Published
 
 QUERY = "forest-plot"
 # The study of each plotted measurement: the stored query names studies by label, the plot links to their pages.
@@ -55,6 +56,8 @@ class ForestRow:
         text = _number(self.estimate)
         if self.interval is None:
             return text
+        if self.lower is None and self.upper is None and self.lower_status == self.upper_status == "not reported":
+            return f"{text} (interval not reported)"
         low = _number(self.lower) if self.lower is not None else (self.lower_status or "?")
         high = _number(self.upper) if self.upper is not None else (self.upper_status or "?")
         return f"{text} ({low}–{high})"
@@ -74,14 +77,14 @@ def _float(solution, name: str) -> float | None:  # type: ignore[no-untyped-def]
     return float(term.value) if isinstance(term, Literal) else None
 
 
-def fetch(store: Store, query: StoredQuery, values: Mapping[str, str]) -> list[ForestRow]:
+async def fetch(pub: Published, query: StoredQuery, values: Mapping[str, str]) -> list[ForestRow]:
     """The query's rows for these filter values (400 for a bad value), in plot order."""
     try:
         text = query.bind(dict(values))
     except QueryError as exc:
         raise ApiError(400, str(exc)) from None
-    solutions = list(evaluate(store, text, DatasetChoice(), has_own_dataset=False))
-    studies = _studies(store, [s["measurement"] for s in solutions])
+    solutions = list((await select(pub, text))[0])
+    studies = await _studies(pub, [s["measurement"] for s in solutions])
     rows = [
         ForestRow(
             label=_value(s, "label") or "",
@@ -107,11 +110,11 @@ def fetch(store: Store, query: StoredQuery, values: Mapping[str, str]) -> list[F
     return ordered(rows, kind_order(query))
 
 
-def _studies(store: Store, measurements: list[NamedNode]) -> dict[str, str]:
+async def _studies(pub: Published, measurements: list[NamedNode]) -> dict[str, str]:
     if not measurements:
         return {}
     text = STUDY_OF.replace("{values}", " ".join(str(m) for m in measurements))  # NamedNodes in N-Triples form
-    return {s["measurement"].value: s["study"].value for s in store.query(text, use_default_graph_as_union=True)}
+    return {s["measurement"].value: s["study"].value for s in (await select(pub, text))[0]}
 
 
 def kind_order(query: StoredQuery) -> tuple[str, ...]:

@@ -68,7 +68,7 @@ def figure(rows: Sequence[ForestRow], title: str, endpoint: str) -> Figure:
     ax = fig.add_axes((LEFT, bottom, RIGHT - LEFT, top - bottom))
     limit = _axis_limit(rows)
     ax.set_xlim(0, limit)
-    ax.set_ylim(len(lines) - 0.5, -0.5)
+    ax.set_ylim(max(len(lines), 1) - 0.5, -0.5)
     ax.set_yticks([])
     ax.set_xlabel(f"median {endpoint} (months)")
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
@@ -78,10 +78,11 @@ def figure(rows: Sequence[ForestRow], title: str, endpoint: str) -> Figure:
     text_at = blended_transform_factory(fig.transFigure, ax.transData)
     header_y = -0.9
     fig.text(0.01, 1 - 0.3 / height, title, fontsize=12, fontweight="bold", va="center")
-    for x, ha, heading in ((0.01, "left", "study / cohort"), (LEFT - 0.01, "right", "n"), (RIGHT + 0.01, "left", "median (interval)")):
+    columns = ((0.01, "left", "study / cohort"), (LEFT - 0.01, "right", "n"), (RIGHT + 0.01, "left", "median (interval)"))
+    for x, ha, heading in columns if rows else ():
         ax.text(x, header_y, heading, transform=text_at, ha=ha, va="center", fontsize=9, color="#555555", clip_on=False)
     index = 0
-    for y, (what, item) in enumerate(lines):
+    for y, (_, item) in enumerate(lines):
         if isinstance(item, str):
             ax.text(0.01, y, item, transform=text_at, ha="left", va="center", fontsize=9.5, fontweight="bold", clip_on=False)
             ax.axhspan(y - 0.5, y + 0.5, color="#f2f2f2", zorder=0)
@@ -125,16 +126,21 @@ def _draw_row(ax, text_at, index: int, y: float, row: ForestRow, limit: float) -
         marker.set_url(study)
 
 
+OPEN_STATES = ("NE", "NR")  # not estimable / not reached: the bound lies beyond what was observed
+
+
 def _extent(row: ForestRow, limit: float) -> tuple[float | None, float | None, bool, bool]:
-    """Where the interval line runs: an NE/NR or missing bound (or one beyond the axis) runs open to the edge."""
+    """Where the interval line runs: an NE/NR bound (or one beyond the axis) runs open to the edge of the plot;
+    a bound the review does not report is not drawn at all (the line stops at the median)."""
     if row.estimate is None:  # median not reached: from the lower bound (if any) to the edge
         return (row.lower if row.lower is not None else None), limit, False, True
     if row.interval is None:
         return None, None, False, False
-    low, high = row.lower, row.upper
-    open_low = low is None
-    open_high = high is None or high > limit
-    return (0.0 if low is None else low), (limit if open_high else high), open_low, open_high
+    open_low = row.lower is None and row.lower_status in OPEN_STATES
+    open_high = (row.upper is None and row.upper_status in OPEN_STATES) or (row.upper is not None and row.upper > limit)
+    low = 0.0 if open_low else (row.lower if row.lower is not None else row.estimate)
+    high = limit if open_high else (row.upper if row.upper is not None else row.estimate)
+    return low, high, open_low, open_high
 
 
 def _legend(fig: Figure, height: float) -> None:

@@ -1,6 +1,8 @@
-"""Request-size limits applied before any route reads a body."""
+"""Request limits applied before any route runs: body size, query-string size and encoding."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,3 +46,26 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class QueryStringCheck:
+    """414 for a query string over the limit; 400 when its %-escapes are not UTF-8 (they would turn into U+FFFD)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        problem = None
+        if len(raw) > self.max_bytes:
+            problem = 414, f"query string longer than {self.max_bytes} bytes: send long queries with POST"
+        else:
+            try:
+                unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = 400, f"query string is not UTF-8 once %-decoded (byte {exc.start})"
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        await error_response(Request(scope), *problem)(scope, receive, send)

@@ -12,6 +12,7 @@ from pyoxigraph import Store
 from kg.querylib import StoredQuery, library
 from kg.release import Release, current, graph_names
 from service.checking import QueryChecker
+from service.pool import QueryPool
 from service.settings import Settings
 
 
@@ -25,6 +26,7 @@ class Published:
     graph_triples: dict[str, int]
     checker: QueryChecker
     settings: Settings
+    pool: QueryPool  # the worker processes that run /sparql and stored queries on this release, with deadlines
     last_modified: str = field(default="")
 
     @classmethod
@@ -41,6 +43,14 @@ class Published:
         # parameters are validated terms bound in a VALUES block, so they skip the costly per-request check.
         queries = library(queries_folder)
         mtime = (release.path / "manifest.json").stat().st_mtime
+        pool = QueryPool(
+            release.store_path,
+            checker.allowed_graphs,
+            size=settings.query_workers,
+            timeout=settings.query_timeout,
+            memory_mb=settings.worker_memory_mb,
+            per_client=settings.queries_per_client or None,
+        )
         return cls(
             release=release,
             store=store,
@@ -50,8 +60,12 @@ class Published:
             graph_triples={name: counts.get(iri, 0) for name, iri in graphs.items()},
             checker=checker,
             settings=settings,
+            pool=pool,
             last_modified=email.utils.formatdate(mtime, usegmt=True),
         )
+
+    async def close(self) -> None:
+        await self.pool.close()
 
     @property
     def release_id(self) -> str:

@@ -136,3 +136,24 @@ def oxigraph_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) 
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def live_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`kg serve` (a real uvicorn server) on a free loopback port, serving the session's build: its base URL."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("live-server") / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(built_home)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "KG_HOME": str(built_home)},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(url + "/health", timeout=60)
+            yield url
+        finally:
+            stop(proc)

@@ -13,6 +13,7 @@ from pyoxigraph import NamedNode, RdfFormat, Variable, serialize
 from starlette.responses import Response
 
 from kg.vocabulary import ID, PREFIXES, RDFS
+from service import entity_cards
 from service.errors import ApiError
 from service.negotiation import CONTENT_TYPES, GRAPH_MEDIA, negotiate
 from service.presentation import link, templates, term_view
@@ -89,7 +90,8 @@ async def entity(
     media = negotiate(request.headers.get("accept"), OFFERS)
     if media == "text/html":
         context = await run_in_threadpool(_page, pub, node)
-        return templates.TemplateResponse(request, "entity.html", {**context, "link": link}, headers={"Vary": "Accept"})
+        template, extra = await run_in_threadpool(entity_cards.card, pub.store, path, node)  # studies and cohorts get a card
+        return templates.TemplateResponse(request, template, {**context, **extra, "link": link}, headers={"Vary": "Accept"})
     fmt = GRAPH_MEDIA[media]
     body = await run_in_threadpool(_rdf, pub, node, fmt)
     return Response(body, media_type=CONTENT_TYPES[fmt], headers={"Vary": "Accept"})

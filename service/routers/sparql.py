@@ -5,15 +5,15 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import MultiDict
 from starlette.responses import Response
 
-from service.checking import READ_ONLY
+from service.checking import READ_ONLY, CheckedQuery
 from service.errors import ApiError
-from service.execution import DatasetChoice, answer
+from service.execution import DatasetChoice, Outcome, Refusal, Task
 from service.negotiation import CONTENT_TYPES, GRAPH_MEDIA, RESULT_MEDIA, negotiate
 from service.published import Published, published
+from service.ratelimit import client_key
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -36,6 +36,8 @@ RESPONSES = {
     406: {"description": "no acceptable result format"},
     413: {"description": "request body or query too long"},
     415: {"description": "unsupported Content-Type"},
+    429: {"description": "too many requests from this client (see Retry-After)"},
+    503: {"description": "the query ran past the time limit and was cancelled, or every query worker stayed busy (see Retry-After)"},
 }
 
 
@@ -60,14 +62,41 @@ def _dataset(fields: MultiDict, pub: Published) -> DatasetChoice:
     return DatasetChoice(default=tuple(default), named=tuple(named))
 
 
+def _choice(accept: str | None, offers: list[str]) -> str | Refusal:
+    try:
+        return negotiate(accept, offers)
+    except ApiError as exc:  # matters only if the query turns out to be of this form
+        return Refusal(exc.status, exc.message)
+
+
+def answer_response(outcome: Outcome, pub: Published) -> Response:
+    """The worker's bytes, labelled; a cut-off answer says so (X-Result-Truncated / X-Result-Limit)."""
+    fmt = RESULT_MEDIA.get(outcome.media) or GRAPH_MEDIA[outcome.media]
+    headers = {"Vary": "Accept"}
+    if outcome.truncated:
+        headers["X-Result-Truncated"] = "true"
+        headers["X-Result-Limit"] = str(pub.settings.max_rows)
+    return Response(outcome.body, media_type=CONTENT_TYPES[fmt], headers=headers)
+
+
 async def run_sparql(request: Request, pub: Published, text: str, dataset: DatasetChoice) -> Response:
     if len(text) > pub.settings.max_query_chars:
         raise ApiError(413, f"query longer than {pub.settings.max_query_chars} characters")
-    checked = pub.checker.cached(text) or await run_in_threadpool(pub.checker.check, text)
-    offers, formats = (GRAPH_OFFERS, GRAPH_MEDIA) if checked.returns_graph else (RESULT_OFFERS, RESULT_MEDIA)
-    fmt = formats[negotiate(request.headers.get("accept"), offers)]
-    body = await run_in_threadpool(answer, pub.store, text, fmt, dataset, checked.has_dataset)
-    return Response(body, media_type=CONTENT_TYPES[fmt], headers={"Vary": "Accept"})
+    accept = request.headers.get("accept")
+    known = pub.checker.cached(text)
+    task = Task(
+        text=text,
+        result_media=_choice(accept, RESULT_OFFERS),
+        graph_media=_choice(accept, GRAPH_OFFERS),
+        dataset=dataset,
+        check=known is None,  # the safety check runs in the worker, under the query's deadline
+        has_own_dataset=bool(known and known.has_dataset),
+        max_rows=pub.settings.max_rows,
+    )
+    outcome = await pub.pool.run(task, client_key(request.scope, pub.settings.rate_limit_loopback))
+    if known is None and outcome.form is not None:
+        pub.checker.remember(text, CheckedQuery(form=outcome.form, has_dataset=outcome.has_own_dataset))
+    return answer_response(outcome, pub)
 
 
 GET_PARAMETERS = [

@@ -1,0 +1,222 @@
+"""Query worker processes with a deadline per query: the only way to really stop a running query.
+
+Neither pyoxigraph nor rdflib can cancel a query from Python, so each query runs in a worker process
+(service.worker) that has the store open read-only. The server waits for the answer without blocking
+its event loop; at the deadline it kills that worker (SIGKILL: the work stops now), answers 503, and
+starts a replacement in the background, while the other workers go on serving. A query that crashes
+its worker (e.g. over the worker's memory cap) is answered 503 the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import multiprocessing
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+
+from service import worker
+from service.errors import ApiError
+from service.execution import Outcome, Refusal, Task
+
+log = logging.getLogger("service")
+START_TIMEOUT = 60.0  # seconds a new worker may take to open the store
+
+
+class PoolError(RuntimeError):
+    """The workers could not be started (the store would not open?)."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+
+    def kill(self) -> None:
+        """Stop it now and reap it (blocks briefly: call off the event loop)."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=10)
+        self.conn.close()
+
+
+@dataclass(eq=False)
+class _ClientSlot:
+    turn: asyncio.Semaphore
+    users: int = 0  # requests of this client running or waiting
+
+
+class QueryPool:
+    def __init__(
+        self, store_path: Path, allowed_graphs: frozenset[str], *, size: int, timeout: float, memory_mb: int, per_client: int | None = None
+    ) -> None:
+        self.store_path = store_path
+        self.allowed_graphs = allowed_graphs
+        self.size = size
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        # forkserver: workers are forked from a small clean process that has imported the worker's
+        # modules once, never from this one (threads, sockets, an open store).
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["service.worker"])
+        self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
+        self._replacing: set[asyncio.Task] = set()
+        # Queries one client may have running at once, so that it cannot hold every worker.
+        self.per_client = per_client or max(1, size // 2)
+        self._clients: dict[str, _ClientSlot] = {}
+        self.closed = False
+        started = [self._launch() for _ in range(size)]  # they open the store in parallel
+        try:
+            for w in started:
+                self._await_ready(w)
+                self._idle.put_nowait(w)
+        except BaseException:
+            for w in started:
+                w.kill()
+            raise
+
+    # --- starting workers (blocking: at startup, or in a thread) ---
+
+    def _launch(self) -> _Worker:
+        ours, theirs = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=worker.main,
+            args=(theirs, str(self.store_path), self.allowed_graphs, self.memory_mb),
+            name="kg-query-worker",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
+
+    def _await_ready(self, w: _Worker) -> None:
+        try:
+            if w.conn.poll(START_TIMEOUT) and w.conn.recv() == worker.READY:
+                return
+        except (EOFError, OSError):
+            pass
+        w.kill()
+        raise PoolError(f"a query worker did not start on {self.store_path} (exit code {w.process.exitcode})")
+
+    def _replacement(self, old: _Worker) -> _Worker:
+        old.kill()
+        new = self._launch()
+        self._await_ready(new)
+        return new
+
+    async def _replace(self, old: _Worker) -> None:
+        for attempt in range(3):
+            try:
+                new = await run_in_threadpool(self._replacement, old)
+            except PoolError:
+                log.exception("replacing a query worker (attempt %d)", attempt + 1)
+                await asyncio.sleep(1.0)
+                continue
+            if self.closed:
+                await run_in_threadpool(new.kill)
+            else:
+                self._idle.put_nowait(new)
+            return
+        log.error("gave up replacing a query worker: %d of %d left", self._idle.qsize(), self.size)
+
+    def _discard(self, w: _Worker) -> None:
+        """Kill a worker that ran out of time or broke, and start another in its place (in the background)."""
+        if self.closed:
+            asyncio.get_running_loop().run_in_executor(None, w.kill)
+            return
+        task = asyncio.get_running_loop().create_task(self._replace(w))
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)
+
+    # --- running queries ---
+
+    def _unavailable(self, message: str) -> ApiError:
+        return ApiError(503, message, {"Retry-After": str(max(1, math.ceil(self.timeout / 2)))})
+
+    async def run(self, task: Task, client: str | None = None) -> Outcome:
+        """The worker's answer to `task`; ApiError for a refusal, 503 past the deadline or when all workers stay busy.
+
+        A `client` (None: not counted) runs at most `per_client` queries at once; its others wait their turn,
+        and get 429 if that takes longer than the time limit."""
+        if client is None:
+            return await self._run(task)
+        slot = self._clients.setdefault(client, _ClientSlot(asyncio.Semaphore(self.per_client)))
+        slot.users += 1
+        try:
+            try:
+                await asyncio.wait_for(slot.turn.acquire(), self.timeout)
+            except TimeoutError:
+                retry = str(max(1, math.ceil(self.timeout / 2)))
+                message = f"{client} keeps {self.per_client} queries running at once; retry later"
+                raise ApiError(429, message, {"Retry-After": retry}) from None
+            try:
+                return await self._run(task)
+            finally:
+                slot.turn.release()
+        finally:
+            slot.users -= 1
+            if not slot.users:
+                del self._clients[client]
+
+    async def _run(self, task: Task) -> Outcome:
+        if self.closed:
+            raise self._unavailable("the service is switching to a new release; retry")
+        try:
+            w = await asyncio.wait_for(self._idle.get(), self.timeout)
+        except TimeoutError:
+            raise self._unavailable(f"all {self.size} query workers stayed busy for {self.timeout:g} s; retry later") from None
+        if w is None:  # closed while we waited: pass the news on to the next waiter
+            self._idle.put_nowait(None)
+            raise self._unavailable("the service is switching to a new release; retry")
+        try:
+            reply = await self._call(w, task)
+        except BaseException:
+            self._discard(w)
+            raise
+        if self.closed:
+            await run_in_threadpool(w.kill)
+        else:
+            self._idle.put_nowait(w)
+        if isinstance(reply, Refusal):
+            raise ApiError(reply.status, reply.message)
+        return reply
+
+    async def _call(self, w: _Worker, task: Task) -> Outcome | Refusal:
+        # A thread waits for the answer (at most one per worker: waiting for a free worker costs none).
+        try:
+            reply = await run_in_threadpool(_exchange, w.conn, task, self.timeout)
+        except (EOFError, OSError) as exc:
+            log.warning("a query worker died (exit code %s, %r) on: %.200s", w.process.exitcode, exc, task.text)
+            raise self._unavailable("the query stopped its worker (it may need more memory than one query may use)") from None
+        if reply is None:
+            raise self._unavailable(
+                f"query cancelled: it ran longer than the {self.timeout:g} s limit (add LIMIT, narrow the patterns, or use a stored query)"
+            )
+        return reply
+
+    # --- shutting down ---
+
+    async def close(self) -> None:
+        """Stop the idle workers now, and the busy ones as soon as their query is answered."""
+        self.closed = True
+        idle = []
+        while not self._idle.empty():
+            w = self._idle.get_nowait()
+            if w is not None:
+                idle.append(w)
+        self._idle.put_nowait(None)  # wakes any request still waiting for a worker
+        for w in idle:
+            await run_in_threadpool(w.kill)
+
+
+def _exchange(conn: Connection, task: Task, timeout: float) -> Outcome | Refusal | None:
+    """Send the task and wait for the answer; None when the deadline passes first."""
+    conn.send(task)
+    if not conn.poll(timeout):
+        return None
+    return conn.recv()
