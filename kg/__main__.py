@@ -1,3 +1,5 @@
 from kg.cli import main
 
-main()
+# Guarded: multiprocessing workers that import this module must not re-run the CLI.
+if __name__ == "__main__":
+    main()

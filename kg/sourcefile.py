@@ -95,6 +95,11 @@ def read_source(path: Path) -> SourceDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise SourceError(path, line, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, most control characters)
+        line = text[: exc.position].count("\n") + 1
+        raise SourceError(path, line, f"character U+{exc.character:04X} is not allowed in YAML") from None
+    except yaml.YAMLError as exc:
+        raise SourceError(path, None, f"YAML error: {exc}") from None
     lines: dict[Path_, int] = {}
     data = _plain(node, (), lines, path) if node is not None else {}
     if not isinstance(data, dict):

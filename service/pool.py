@@ -133,6 +133,11 @@ class QueryPool:
         self._replacing.add(task)
         task.add_done_callback(self._replacing.discard)
 
+    @property
+    def idle(self) -> int:
+        """Workers ready for a query now (the others are busy or being replaced)."""
+        return 0 if self.closed else self._idle.qsize()
+
     # --- running queries ---
 
     def _unavailable(self, message: str) -> ApiError:

@@ -21,16 +21,25 @@ OFFERS = ["text/turtle", "application/ld+json", "application/n-triples", "applic
 VoidFormat = Enum("VoidFormat", {k: k for k in GRAPH_KEYWORDS}, type=str)  # type: ignore[misc]
 
 
+class Workers(BaseModel):
+    size: int
+    idle: int
+    timeout_seconds: float
+    max_rows: int
+
+
 class Health(BaseModel):
     status: str
     release: str
     triples: int
     graphs: dict[str, int]
+    query_workers: Workers
 
 
 @router.get("/health", response_model=Health, summary="Is the service up, and which release does it serve")
 async def health(pub: Published = Depends(published)) -> Health:
-    return Health(status="ok", release=pub.release_id, triples=pub.triples, graphs=pub.graph_triples)
+    workers = Workers(size=pub.pool.size, idle=pub.pool.idle, timeout_seconds=pub.settings.query_timeout, max_rows=pub.settings.max_rows)
+    return Health(status="ok", release=pub.release_id, triples=pub.triples, graphs=pub.graph_triples, query_workers=workers)
 
 
 @router.get("/void", summary="VoID / DCAT description of the dataset", responses={200: {"content": {m: {} for m in OFFERS}}})
