@@ -30,6 +30,9 @@ class ForestRow:
     estimate: float | None
     lower: float | None
     upper: float | None
+    estimate_text_printed: str | None  # the digits as the review prints them (4.0, not 4)
+    lower_text: str | None
+    upper_text: str | None
     estimate_status: str | None  # NR, NE, not reported: why there is no number
     lower_status: str | None
     upper_status: str | None
@@ -53,13 +56,13 @@ class ForestRow:
         """`6.1 (4.2–7.5)`: the median and its bounds, states (NE, NR) where the review prints no number."""
         if self.estimate is None:
             return self.estimate_status or "not reported"
-        text = _number(self.estimate)
+        text = self.estimate_text_printed or _number(self.estimate)
         if self.interval is None:
             return text
         if self.lower is None and self.upper is None and self.lower_status == self.upper_status == "not reported":
             return f"{text} (interval not reported)"
-        low = _number(self.lower) if self.lower is not None else (self.lower_status or "?")
-        high = _number(self.upper) if self.upper is not None else (self.upper_status or "?")
+        low = (self.lower_text or _number(self.lower)) if self.lower is not None else (self.lower_status or "?")
+        high = (self.upper_text or _number(self.upper)) if self.upper is not None else (self.upper_status or "?")
         return f"{text} ({low}–{high})"
 
 
@@ -94,6 +97,9 @@ async def fetch(pub: Published, query: StoredQuery, values: Mapping[str, str]) -
             estimate=_float(s, "estimate"),
             lower=_float(s, "lower"),
             upper=_float(s, "upper"),
+            estimate_text_printed=_value(s, "estimate_text"),
+            lower_text=_value(s, "lower_text"),
+            upper_text=_value(s, "upper_text"),
             estimate_status=_value(s, "estimate_status"),
             lower_status=_value(s, "lower_status"),
             upper_status=_value(s, "upper_status"),
