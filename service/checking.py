@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pyparsing import ParseBaseException, ParseResults
+from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
@@ -91,9 +92,7 @@ class QueryChecker:
             if node.name == "ServiceGraphPattern":
                 raise ApiError(403, f"SERVICE <{node.get('term')}> is refused: this endpoint never queries other endpoints")
             if node.name == "DatasetClause":
-                graph = node.get("default") if node.get("default") is not None else node.get("named")
-                if str(graph) not in self.allowed_graphs:
-                    raise ApiError(400, f"FROM <{graph}> is not one of this dataset's graphs: {', '.join(sorted(self.allowed_graphs))}")
+                self._check_graph(tree, node)
                 has_dataset = True
             if node.name in FORMS:
                 form = form or FORMS[node.name]
@@ -101,10 +100,22 @@ class QueryChecker:
             raise ApiError(400, "malformed query: not a SELECT, ASK, CONSTRUCT or DESCRIBE query")
         return CheckedQuery(form=form, has_dataset=has_dataset)
 
+    def _check_graph(self, tree: object, clause: CompValue) -> None:
+        """FROM / FROM NAMED must name one of our graphs, once prefixes and BASE are applied."""
+        keyword = "FROM" if "default" in clause else "FROM NAMED"  # (CompValue.get returns the key itself when absent)
+        written = clause["default"] if "default" in clause else clause["named"]
+        try:
+            graph = str(translatePrologue(tree[0], None).absolutize(written))  # type: ignore[index]
+        except Exception as exc:  # noqa: BLE001 - an undeclared prefix, a bad IRI
+            raise ApiError(400, f"malformed query: {keyword} {exc}") from None
+        if graph not in self.allowed_graphs:
+            raise ApiError(400, f"{keyword} <{graph[:300]}> is not one of this dataset's graphs: {', '.join(sorted(self.allowed_graphs))}")
+
 
 def _is_update(text: str) -> bool:
+    """Whether `text` is SPARQL Update with at least one operation (empty text parses as an empty update)."""
     try:
-        parseUpdate(text)
+        update = parseUpdate(text)
     except Exception:  # noqa: BLE001 - not an update either: the query's own parse error is the message
         return False
-    return True
+    return "request" in update and len(update["request"]) > 0

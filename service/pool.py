@@ -59,6 +59,9 @@ class QueryPool:
         self.allowed_graphs = allowed_graphs
         self.size = size
         self.timeout = timeout
+        # Waiting costs the server nothing, so a queued query may wait through a worker's whole deadline and
+        # more: a short burst of slow queries then delays the others instead of failing them.
+        self.queue_timeout = 2 * timeout
         self.memory_mb = memory_mb
         # forkserver: workers are forked from a small clean process that has imported the worker's
         # modules once, never from this one (threads, sockets, an open store).
@@ -172,9 +175,9 @@ class QueryPool:
         if self.closed:
             raise self._unavailable("the service is switching to a new release; retry")
         try:
-            w = await asyncio.wait_for(self._idle.get(), self.timeout)
+            w = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
         except TimeoutError:
-            raise self._unavailable(f"all {self.size} query workers stayed busy for {self.timeout:g} s; retry later") from None
+            raise self._unavailable(f"all {self.size} query workers stayed busy for {self.queue_timeout:g} s; retry later") from None
         if w is None:  # closed while we waited: pass the news on to the next waiter
             self._idle.put_nowait(None)
             raise self._unavailable("the service is switching to a new release; retry")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import resource
 import signal
 from multiprocessing.connection import Connection
@@ -22,12 +23,24 @@ READY = "ready"
 log = logging.getLogger("service.worker")
 
 
-def _die_with_parent() -> None:
-    """Linux: be killed when the server dies, even in the middle of a query (prctl PR_SET_PDEATHSIG)."""
+def _die_with_the_server() -> None:
+    """Linux: be killed when the server dies, even in the middle of a query.
+
+    The worker's parent is the fork server, which exits when the server does, once no child holds the
+    fd that keeps it alive (each child inherits one, for starting children of its own: a worker has
+    none). PR_SET_PDEATHSIG then delivers SIGKILL when the fork server exits."""
+    from multiprocessing import forkserver
+
+    alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if alive is not None:
+        os.close(alive)
+        forkserver._forkserver._forkserver_alive_fd = None
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() == 1:  # the fork server is already gone
+        os._exit(1)
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -59,7 +72,7 @@ def answer(store: Store, checker: QueryChecker, task: Task) -> Outcome | Refusal
 def main(conn: Connection, store_path: str, allowed_graphs: frozenset[str], memory_mb: int) -> None:
     """The worker's loop (the target of its Process)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server decides
-    _die_with_parent()
+    _die_with_the_server()
     _limit_memory(memory_mb)
     store = Store.read_only(store_path)
     checker = QueryChecker(allowed_graphs, cache_size=1)  # the server caches verdicts; a worker does not need to

@@ -195,6 +195,35 @@ def test_local_files_are_never_read(hardened: httpx.Client, params: dict) -> Non
     assert "root:" not in r.text
 
 
+def test_own_graphs_may_be_named_however_written(hardened: httpx.Client) -> None:
+    """FROM / FROM NAMED are checked after prefixes and BASE are applied: no false refusals, no way around."""
+    counts = hardened.get("/health").json()["graphs"]
+    count = "SELECT (COUNT(*) AS ?n) {} WHERE {{ {} }}"
+    for dataset, pattern, graph in (
+        ("FROM g:mappings", "?s ?p ?o", "mappings"),
+        ("FROM NAMED g:ontology", "GRAPH ?g { ?s ?p ?o }", "ontology"),
+        ("FROM <provenance>", "?s ?p ?o", "provenance"),
+    ):
+        query = "PREFIX g: <https://w3id.org/evidence-kg/graph/> BASE <https://w3id.org/evidence-kg/graph/>\n"
+        r = hardened.get("/sparql", params={"query": query + count.format(dataset, pattern)})
+        assert r.status_code == 200, r.text
+        assert int(r.json()["results"]["bindings"][0]["n"]["value"]) == counts[graph]
+    for query in (
+        "PREFIX etc: <file:///etc/> SELECT * FROM etc:passwd WHERE { ?s ?p ?o }",
+        "BASE <file:///etc/> SELECT * FROM NAMED <passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
+        "SELECT * FROM undeclared:x WHERE { ?s ?p ?o }",
+    ):
+        r = hardened.get("/sparql", params={"query": query})
+        assert r.status_code == 400, r.text
+        assert "file:///etc/passwd" in r.text or "undeclared" in r.text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "# only a comment", "PREFIX ex: <urn:x:>"])
+def test_an_empty_request_is_not_mistaken_for_an_update(hardened: httpx.Client, text: str) -> None:
+    r = hardened.post("/sparql", data={"query": text})
+    assert r.status_code == 400 and "malformed query" in r.text, r.text
+
+
 # --- bounded work ----------------------------------------------------------------------------------
 
 
