@@ -3,6 +3,7 @@ real Oxigraph server (the `oxigraph` binary from PyPI) loaded with the exported 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -138,18 +139,17 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def live_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`kg serve` (a real uvicorn server) on a free loopback port, serving the session's build: its base URL."""
+@contextlib.contextmanager
+def kg_serve(home: Path, log: Path, **env: str) -> Iterator[str]:
+    """`kg serve` (a real uvicorn server) on a free loopback port with these KG_* settings; its base URL."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("live-server") / "server.log"
-    with log_path.open("wb") as log:
+    with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(built_home)],
+            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(home)],
             cwd=ROOT,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "KG_HOME": str(built_home)},
+            env={**os.environ, "KG_HOME": str(home), **env},
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -157,3 +157,10 @@ def live_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             yield url
         finally:
             stop(proc)
+
+
+@pytest.fixture(scope="session")
+def live_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's `kg serve` with default settings, serving the session's build: its base URL."""
+    with kg_serve(built_home, tmp_path_factory.mktemp("live-server") / "server.log") as url:
+        yield url

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import shutil
 import signal
 import socket
@@ -26,7 +25,7 @@ from pyoxigraph import QueryResultsFormat, Store, parse_query_results
 
 from kg.querylib import library
 from kg.release import current
-from tests.conftest import ROOT, free_port, stop, wait_for_http
+from tests.conftest import ROOT, kg_serve
 
 EKG = "https://w3id.org/evidence-kg/ontology#"
 ID = "https://w3id.org/evidence-kg/id/"
@@ -42,26 +41,6 @@ SLOW = {
     "sorted cartesian": "SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } ORDER BY ?o ?c",
     "huge VALUES": "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?x { " + " ".join(f'"v{i}"' for i in range(7000)) + " } ?s ?p ?o . ?a ?b ?c }",
 }
-
-
-@contextlib.contextmanager
-def kg_serve(home: Path, log: Path, **env: str) -> Iterator[str]:
-    """`kg serve` on a free loopback port with these KG_* settings; its base URL."""
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(home)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "KG_HOME": str(home), **env},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(url + "/health", timeout=60)
-            yield url
-        finally:
-            stop(proc)
 
 
 @pytest.fixture(scope="module")

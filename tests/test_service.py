@@ -23,7 +23,7 @@ from SPARQLWrapper import JSON, XML, SPARQLWrapper
 
 from kg.querylib import library
 from kg.release import current
-from tests.conftest import ROOT, free_port, stop, wait_for_http
+from tests.conftest import ROOT
 
 EKG = "https://w3id.org/evidence-kg/ontology#"
 ID = "https://w3id.org/evidence-kg/id/"
@@ -36,24 +36,9 @@ SPARQL_JSON = "application/sparql-results+json"
 
 
 @pytest.fixture(scope="session")
-def service(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`kg serve` on a free loopback port, serving the session's build."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("service") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(built_home)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "KG_HOME": str(built_home)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(url + "/health", timeout=60)
-        yield url
-    finally:
-        stop(proc)
-        log.close()
+def service(live_server: str) -> str:
+    """`kg serve` on a free loopback port, serving the session's build (shared with the page tests)."""
+    return live_server
 
 
 @pytest.fixture(scope="session")
