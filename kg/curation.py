@@ -96,6 +96,9 @@ class Strict(BaseModel):
 class Provenance(Strict):
     source: Source
     quote: str = Field(min_length=1)
+    # The reference(s) the review cites for this value, when not all of its study's (e.g. the text
+    # cites ref 59 where Table 6 cites ref 61 for the same study).
+    refs: RefList = []
     note: Annotated[str | None, Opt] = None
     printed_inconsistency: Annotated[str | None, Opt] = None
 

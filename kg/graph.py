@@ -145,6 +145,7 @@ def _terms(b: GraphBuilder, c: Curation) -> None:
 
 def _provenance(b: GraphBuilder, iri: NamedNode, located: Located, refs: Iterable[str]) -> None:
     item = located.item
+    refs = item.refs or refs
     b.text(iri, "sourceLocator", item.source, "provenance")
     b.text(iri, "quote", item.quote, "provenance")
     b.add(iri, v.PROV_DERIVED, REVIEW, "provenance")

@@ -199,6 +199,12 @@ def _cross_references(c: Curation) -> list[SourceError]:
         for located in group:
             if located.item.cohort not in c.cohorts:
                 errors.append(located.error(f"cohort {located.item.cohort!r} is not defined in any source file", "cohort"))
+    for located in [*c.cohorts.values(), *c.outcomes, *c.responses, *c.adverse_events]:
+        cohort_id = located.item.id if isinstance(located.item, Cohort) else located.item.cohort
+        cohort = c.cohorts.get(cohort_id)
+        study = c.studies.get(cohort.item.study) if cohort else None
+        if study and not set(located.item.refs) <= set(study.item.reported_in):
+            errors.append(located.error(f"refs {located.item.refs} are not among the study's reported_in {study.item.reported_in}", "refs"))
     for located in c.adverse_events:
         if located.item.term not in c.wordings:
             errors.append(

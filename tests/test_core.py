@@ -179,3 +179,21 @@ def test_bad_command_arguments_give_one_line_reasons(built_home: Path) -> None:
     assert result.code == 2 and "--format must be one of" in result.stderr
     result = run_kg("query", "outcomes", home=built_home.parent / "empty-home")
     assert result.code == 1 and "run `kg build` first" in result.stderr
+
+
+def test_item_refs_follow_what_the_review_cites(built_home: Path) -> None:
+    # Table 6 cites ref 61 for NEUF's pediatric R/R row ("5.4 (IQR, 1.7–NE)"); the text gives the
+    # same study's 95% CI "5.4 months (95% CI, 3.9–NE)" citing ref 59.
+    rows = _csv(run_kg("query", "outcomes", "--format", "csv", home=built_home, check=True).stdout)
+    table = [r for r in rows if r["estimate"] == "5.4" and r["interval"] == "IQR" and r["upper_status"] == "NE"]
+    text = [r for r in rows if r["estimate"] == "5.4" and r["lower"] == "3.9"]
+    assert [r["ref"] for r in table] == ["61"]
+    assert [r["ref"] for r in text] == ["59"]
+
+
+def test_item_refs_must_be_among_the_studys_references(tmp_path: Path) -> None:
+    quote = '    quote: "5.9 (4.8–8.3)"'
+    sources, _ = _broken_copy(tmp_path, "review/table1/ref14-topp-2015.yaml", quote, quote + "\n    refs: [15]")
+    with pytest.raises(SourceErrors) as caught:
+        load_sources(sources)
+    assert any("refs ['15'] are not among the study's reported_in ['14']" in str(e) for e in caught.value.errors)
