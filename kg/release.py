@@ -51,13 +51,9 @@ def current(home: Path) -> Release:
     return Release(link.resolve())
 
 
-def sorted_quads(quads: list[Quad]) -> list[Quad]:
-    """A stable order, so that two builds of the same sources write byte-identical files."""
-    return sorted(quads, key=lambda q: (q.graph_name.value, str(q.subject), str(q.predicate), str(q.object)))
-
-
 def nquads_lines(quads: list[Quad]) -> list[str]:
-    """The quads as N-Quads lines (without newlines) in `sorted_quads` order, at string-sort speed.
+    """The quads as N-Quads lines (without newlines) in a stable order (graph, subject, predicate, object),
+    at string-sort speed, so that two builds of the same sources write byte-identical files.
 
     Within one graph the lines sort as their (subject, predicate, object) terms do: a line is the three
     terms joined by spaces, an IRI never contains a space or '>', and where one term is a prefix of
