@@ -175,18 +175,9 @@ def _wait(port: int, path: str, timeout: float = 120) -> float:
     raise RuntimeError(f"port {port} did not answer {path} within {timeout} s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def stage_serve(home: str, reps: str = "200") -> dict:
     """`kg serve` on the built store: start-up time until /health answers, then /sparql latency."""
-    from tests.conftest import free_port
+    from tests.conftest import free_port, stop
 
     port = free_port()
     env = {**os.environ, "KG_HOME": home}
@@ -201,13 +192,13 @@ def stage_serve(home: str, reps: str = "200") -> dict:
         queries = bench_queries(Path(home))
         latency = _http_timings(port, lambda q: "/sparql?" + urllib.parse.urlencode({"query": q}), queries, int(reps))
     finally:
-        _stop(proc)
+        stop(proc)
     return {"startup_s": startup, "queries": latency}
 
 
 def stage_oxigraph(home: str, workdir: str, reps: str = "200") -> dict:
     """Baseline: a bare Oxigraph server loaded (`oxigraph load`) with the same dump, union default graph."""
-    from tests.conftest import _oxigraph_binary, free_port
+    from tests.conftest import _oxigraph_binary, free_port, stop
 
     binary = _oxigraph_binary()
     location = Path(workdir) / "oxigraph-server"
@@ -231,7 +222,7 @@ def stage_oxigraph(home: str, workdir: str, reps: str = "200") -> dict:
         startup = time.perf_counter() - t0
         latency = _http_timings(port, lambda q: "/query?" + urllib.parse.urlencode({"query": q}), bench_queries(Path(home)), int(reps))
     finally:
-        _stop(proc)
+        stop(proc)
     return {"load_s": loaded, "startup_s": startup, "queries": latency}
 
 

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -164,3 +165,26 @@ def live_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     """The session's `kg serve` with default settings, serving the session's build: its base URL."""
     with kg_serve(built_home, tmp_path_factory.mktemp("live-server") / "server.log") as url:
         yield url
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list]]:
+    """A loopback port that records every connection made to it (tests assert there is none)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.settimeout(0.1)
+    seen: list = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            with contextlib.suppress(OSError):
+                seen.append(sock.accept()[0])
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], seen
+    done.set()
+    thread.join()
+    sock.close()

@@ -6,14 +6,11 @@ The servers here are configured the way SECURITY.md says an operator can: a shor
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,29 +53,6 @@ def hardened(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with kg_serve(built_home, tmp_path_factory.mktemp("hardened") / "server.log", **env) as url:
         with httpx.Client(base_url=url, timeout=60) as client:
             yield client
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list]]:
-    """A loopback port that records every connection made to it (there must be none)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.1)
-    seen: list = []
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            with contextlib.suppress(OSError):
-                seen.append(sock.accept()[0])
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], seen
-    done.set()
-    thread.join()
-    sock.close()
 
 
 def still_serving(client: httpx.Client) -> None:

@@ -7,10 +7,8 @@ import gzip
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,32 +216,6 @@ def test_updates_refused(http: httpx.Client, method: str, kwargs: dict) -> None:
     assert r.status_code == 403, r.text
     assert "read-only" in r.text
     assert http.get("/sparql", params={"query": "ASK { <urn:a> <urn:b> <urn:c> }"}).json()["boolean"] is False
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list]]:
-    """A loopback port that records every connection made to it (there must be none)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.2)
-    seen: list = []
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = sock.accept()
-                seen.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], seen
-    done.set()
-    thread.join()
-    sock.close()
 
 
 @pytest.mark.parametrize(
