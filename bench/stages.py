@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pyoxigraph import Store
 
+THROUGHPUT_QUERY = "one study: cohorts"  # the query the concurrent clients send, to both servers
 PREFIXES = """PREFIX ekg: <https://w3id.org/evidence-kg/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
@@ -86,27 +87,32 @@ def stage_build(sources: str, home: str) -> dict:
 
 
 def stage_whole_validate(home: str) -> dict:
-    """The reference: one pyshacl run (kg.validation.validate) over the whole graph."""
+    """The reference: pyshacl alone (kg.validation.validate(reference=True)) over the whole graph."""
     from pyoxigraph import RdfFormat, parse
 
     from kg.validation import data_graph, shapes_graph, validate
 
     dump = Path(home) / "current" / "graph.nq"
     t0 = time.perf_counter()
-    report = validate(data_graph(parse(path=str(dump), format=RdfFormat.N_QUADS)), shapes=shapes_graph())
+    report = validate(data_graph(parse(path=str(dump), format=RdfFormat.N_QUADS)), shapes=shapes_graph(), reference=True)
     return {"seconds": time.perf_counter() - t0, "conforms": report.conforms, "peak_mb": peak_mb()}
 
 
 def stage_export(home: str) -> dict:
-    from kg.export import export_bytes
+    """`kg export` of the whole release to files, as a user would run it."""
+    import tempfile
+
+    from kg.export import export_file
     from kg.release import current
 
     release = current(Path(home))
     out = {}
-    for fmt in ("nq", "nt", "turtle"):
-        t0 = time.perf_counter()
-        data = export_bytes(release, fmt)
-        out[fmt] = {"seconds": time.perf_counter() - t0, "bytes": len(data)}
+    with tempfile.TemporaryDirectory(prefix="kg-export-", dir=home) as folder:
+        for fmt in ("nq", "nt", "turtle"):
+            t0 = time.perf_counter()
+            path = export_file(release, fmt, Path(folder) / f"export.{fmt}")
+            out[fmt] = {"seconds": time.perf_counter() - t0, "bytes": path.stat().st_size}
+            path.unlink()
     return {"formats": out, "peak_mb": peak_mb()}
 
 
@@ -162,6 +168,29 @@ def _http_timings(port: int, path_for: Callable[[str], str], queries: dict[str, 
     return results
 
 
+def _throughput(port: int, path: str, clients: int = 8, requests: int = 800) -> dict:
+    """Requests per second with `clients` concurrent keep-alive clients sharing `requests` GETs of `path`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def client(n: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        ok = 0
+        for _ in range(n):
+            conn.request("GET", path, headers={"Accept": "text/csv", "Accept-Encoding": "identity"})
+            response = conn.getresponse()
+            response.read()
+            ok += response.status == 200
+        conn.close()
+        return ok
+
+    shares = [requests // clients + (i < requests % clients) for i in range(clients)]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        ok = sum(pool.map(client, shares))
+    elapsed = time.perf_counter() - t0
+    return {"clients": clients, "requests": requests, "ok": ok, "per_s": requests / elapsed}
+
+
 def _wait(port: int, path: str, timeout: float = 120) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
@@ -191,9 +220,10 @@ def stage_serve(home: str, reps: str = "200") -> dict:
         startup = time.perf_counter() - t0
         queries = bench_queries(Path(home))
         latency = _http_timings(port, lambda q: "/sparql?" + urllib.parse.urlencode({"query": q}), queries, int(reps))
+        throughput = _throughput(port, "/sparql?" + urllib.parse.urlencode({"query": queries[THROUGHPUT_QUERY]}))
     finally:
         stop(proc)
-    return {"startup_s": startup, "queries": latency}
+    return {"startup_s": startup, "queries": latency, "throughput": throughput}
 
 
 def stage_oxigraph(home: str, workdir: str, reps: str = "200") -> dict:
@@ -220,10 +250,12 @@ def stage_oxigraph(home: str, workdir: str, reps: str = "200") -> dict:
     try:
         _wait(port, "/query?query=ASK%7B%7D")
         startup = time.perf_counter() - t0
-        latency = _http_timings(port, lambda q: "/query?" + urllib.parse.urlencode({"query": q}), bench_queries(Path(home)), int(reps))
+        queries = bench_queries(Path(home))
+        latency = _http_timings(port, lambda q: "/query?" + urllib.parse.urlencode({"query": q}), queries, int(reps))
+        throughput = _throughput(port, "/query?" + urllib.parse.urlencode({"query": queries[THROUGHPUT_QUERY]}))
     finally:
         stop(proc)
-    return {"load_s": loaded, "startup_s": startup, "queries": latency}
+    return {"load_s": loaded, "startup_s": startup, "queries": latency, "throughput": throughput}
 
 
 STAGES = {

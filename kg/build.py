@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,12 +11,20 @@ from pathlib import Path
 from pyoxigraph import Quad
 
 from kg import paths
-from kg import vocabulary as v
+from kg.dump import DumpStats, DumpWriter
 from kg.graph import build_quads
 from kg.loading import Curation, load_sources
 from kg.ontology import ontology_quads
-from kg.release import Release, nquads_lines, write_release
+from kg.release import Release, load_store, publish, staging
 from kg.validation import Report, shapes_graph
+
+try:  # TEMPORARY until kg.validation.validate_store lands
+    from kg.validation import validate_store
+except ImportError:
+    def validate_store(store, *, shapes):  # type: ignore[no-untyped-def]
+        from kg.validation import data_graph, validate
+        return validate(data_graph(store.quads_for_pattern(None, None, None, None)), shapes=shapes)
+
 
 Step = Callable[[str], None]
 
@@ -37,14 +44,21 @@ class BuildResult:
 
 
 def graph_quads(curation: Curation, *, ontology: Path | None = None, mappings: Path | None = None) -> list[Quad]:
+    """The whole graph in memory (for tests and small graphs; `build` streams it to the dump instead)."""
     from kg.mappings import mapping_quads  # the SSSOM tables are optional for a synthetic sources folder
 
     return [*ontology_quads(ontology), *build_quads(curation), *mapping_quads(mappings or paths.MAPPINGS)]
 
 
-def counts(curation: Curation, lines: list[str]) -> dict[str, int]:
-    """Record counts; `lines` is the N-Quads dump (one quad a line, graph name last)."""
-    conflict = f" <{v.RDF}type> <{v.EKG}Conflict> <"
+def write_graph(curation: Curation, writer: DumpWriter, *, ontology: Path | None = None, mappings: Path | None = None) -> None:
+    from kg.mappings import mapping_quads
+
+    writer.add(ontology_quads(ontology))
+    build_quads(curation, sink=writer.add)
+    writer.add(mapping_quads(mappings or paths.MAPPINGS))
+
+
+def counts(curation: Curation, stats: DumpStats) -> dict[str, int]:
     return {
         "publications": len(curation.references) + 1,
         "studies": len(curation.studies),
@@ -53,16 +67,10 @@ def counts(curation: Curation, lines: list[str]) -> dict[str, int]:
         "response measurements": len(curation.responses),
         "adverse-event incidences": len(curation.adverse_events),
         "comparisons": len(curation.comparisons),
-        "conflicts": sum(1 for line in lines if conflict in line),
-        # A triple is a line without its graph name: distinct strings hash far faster than Triple objects.
-        "triples": len({line[: line.rfind(" <")] for line in lines}),
-        "quads": len(lines),
+        "conflicts": stats.conflicts,
+        "triples": stats.triples,
+        "quads": stats.quads,
     }
-
-
-def dump_digest(lines: list[str]) -> str:
-    """sha256 of the sorted quads' N-Quads forms without the final ' .' (what `str(quad)` gives)."""
-    return hashlib.sha256("\n".join(line[:-2] for line in sorted(lines)).encode()).hexdigest()
 
 
 def build(
@@ -74,7 +82,6 @@ def build(
     mappings: Path | None = None,
     check: bool = True,
     step: Step = lambda _: None,
-    workers: int | None = None,
 ) -> BuildResult:
     """Build a release; raise SourceErrors or ValidationFailed and leave the current release as it was."""
     # The pipeline makes millions of small objects and no garbage cycles worth collecting while it runs:
@@ -82,7 +89,7 @@ def build(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(sources, home, ontology, shapes, mappings, check, step, workers)
+        return _build(sources, home, ontology, shapes, mappings, check, step)
     finally:
         if was_enabled:
             gc.enable()
@@ -96,37 +103,51 @@ def _build(
     mappings: Path | None,
     check: bool,
     step: Step,
-    workers: int | None,
 ) -> BuildResult:
-    from kg.batched_validation import validate_batched
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     step("reading sources")
     curation = load_sources(sources or paths.SOURCES)
     timings["load"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    step("building RDF")
-    quads = graph_quads(curation, ontology=ontology, mappings=mappings)
-    lines = nquads_lines(quads)
-    del quads  # from here on the N-Quads lines are the graph
-    timings["rdf"] = time.perf_counter() - t0
-    result_counts = counts(curation, lines)
-    del curation
-
-    report = None
-    if check:
+    home = home or paths.home()
+    with staging(home) as folder:
+        # Everything below happens in a hidden staging folder, removed if any step fails: a bad build
+        # never leaves a partly written release, and `current` keeps pointing at the last good one.
         t0 = time.perf_counter()
-        step("validating with SHACL")
-        report = validate_batched(lines, shapes=shapes_graph(shapes), workers=workers)
-        timings["validate"] = time.perf_counter() - t0
-        if not report.conforms:
-            raise ValidationFailed(report)
+        step("building RDF")
+        writer = DumpWriter(folder / "parts")
+        write_graph(curation, writer, ontology=ontology, mappings=mappings)
+        stats = writer.finish(folder / "graph.nq")
+        result_counts = counts(curation, stats)
+        del curation, writer
+        timings["rdf"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    step("writing release")
-    manifest = {"counts": result_counts, "sha256": dump_digest(lines), "validated": check, "sources": str(sources or paths.SOURCES)}
-    release = write_release(home or paths.home(), lines, manifest)
-    timings["write"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        step("loading the store")
+        store = load_store(folder)
+        timings["load_store"] = time.perf_counter() - t0
+
+        report = None
+        if check:
+            t0 = time.perf_counter()
+            step("validating with SHACL")
+            report = validate_store(store, shapes=shapes_graph(shapes))
+            timings["validate"] = time.perf_counter() - t0
+            if not report.conforms:
+                raise ValidationFailed(report)
+
+        t0 = time.perf_counter()
+        step("writing release")
+        store.optimize()
+        del store
+        manifest = {
+            "counts": result_counts,
+            "graph_quads": stats.graphs,
+            "sha256": stats.sha256,  # of graph.nq itself
+            "validated": check,
+            "sources": str(sources or paths.SOURCES),
+        }
+        release = publish(home, folder, manifest)
+        timings["write"] = time.perf_counter() - t0
     return BuildResult(release=release, counts=result_counts, timings=timings, report=report)

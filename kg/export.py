@@ -7,13 +7,20 @@ published context (ontology/context.jsonld) is written by rdflib and then put in
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pyoxigraph import BlankNode, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from kg import vocabulary as v
+from kg.dump import SORT_MEMORY
 from kg.jsonld_context import CONTEXT_PREFIXES, load_context
 from kg.release import Release
 
@@ -55,8 +62,7 @@ def graph_iri(graph: str) -> str:
 
 
 def release_quads(release: Release) -> list[Quad]:
-    """The release's quads in the stable order they were dumped in, each once (the dump may repeat a quad
-    that two mapping rows both emit)."""
+    """The release's quads in the stable order they were dumped in (in memory: for small releases)."""
     return list(dict.fromkeys(parse(path=str(release.dump_path), format=RdfFormat.N_QUADS)))
 
 
@@ -67,39 +73,68 @@ def merged_triples(quads: list[Quad]) -> list[Triple]:
 
 def export_bytes(release: Release, fmt: str, graph: str | None = None) -> bytes:
     """Serialize the release (or one named graph, by name or IRI) in `fmt`; triple formats merge the graphs."""
+    buffer = io.BytesIO()
+    write_export(release, fmt, buffer, graph)
+    return buffer.getvalue()
+
+
+def write_export(release: Release, fmt: str, out: BinaryIO, graph: str | None = None) -> None:
+    """Write the export to `out` as a stream: memory stays flat whatever the release's size (except
+    JSON-LD, which rdflib compacts in memory).
+
+    The dump is the release's canonical N-Quads (kg.dump): each graph's lines sorted and distinct, the
+    graph name last. N-Quads is the dump itself. A triple's N-Triples line is its quad's line without
+    the graph name; GNU sort puts those lines in the order `merged_triples` gives (an IRI holds no
+    space or '>') and drops the triples that several graphs share. The other formats are Oxigraph's
+    serializers fed by a streaming parser of those sorted lines (or of the dump, for TriG).
+    """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
     iri = graph_iri(graph) if graph is not None else None
-    if fmt in ("nq", "nt"):
-        return _line_export(release, fmt, iri)
-    if fmt not in DATASET_FORMATS:
-        # The merged, sorted triples re-read from their N-Triples lines: no Python sort of a million Triples.
-        return rdf_bytes(list(parse(_line_export(release, "nt", iri), format=RdfFormat.N_TRIPLES)), fmt)
-    quads = release_quads(release)
-    if graph is not None:
-        iri = graph_iri(graph)
-        quads = [q for q in quads if q.graph_name.value == iri]
-    if fmt in DATASET_FORMATS:
-        return rdf_bytes(quads, fmt)
-    return rdf_bytes(merged_triples(quads), fmt)
-
-
-def _line_export(release: Release, fmt: str, iri: str | None) -> bytes:
-    """N-Quads / N-Triples straight from the dump's lines, at string speed, with the bytes `rdf_bytes` writes.
-
-    The dump is Oxigraph's N-Quads of the sorted quads (kg.release.nquads_lines), one quad a line with
-    the graph name last; a triple's N-Triples line is that line without its graph name, and sorting
-    those lines sorts the triples as `merged_triples` does (an IRI holds no space or '>').
-    """
-    lines = release.dump_path.read_text(encoding="utf-8").splitlines()
-    if iri is not None:
-        suffix = f" <{iri}> ."
-        lines = [line for line in lines if line.endswith(suffix)]
     if fmt == "nq":
-        out = list(dict.fromkeys(lines))  # a quad the builder made twice is dumped twice but exported once
+        for line in _dump_lines(release, iri):
+            out.write(line)
+    elif fmt == "trig":
+        quads = parse(path=str(release.dump_path), format=RdfFormat.N_QUADS)
+        serialize((q for q in quads if iri is None or q.graph_name.value == iri), out, format=RdfFormat.TRIG, prefixes=TEXT_PREFIXES)
     else:
-        out = sorted({line[: line.rfind(" <")] + " ." for line in lines})
-    return ("\n".join(out) + "\n").encode() if out else b""
+        with _sorted_triples(release, iri) as lines:
+            if fmt == "nt":
+                shutil.copyfileobj(lines, out, 1 << 20)
+            elif fmt == "jsonld":
+                out.write(jsonld_bytes(list(parse(lines, format=RdfFormat.N_TRIPLES))))
+            else:
+                serialize(parse(lines, format=RdfFormat.N_TRIPLES), out, format=EXPORT_FORMATS[fmt], prefixes=TEXT_PREFIXES)
+
+
+def _dump_lines(release: Release, iri: str | None) -> Iterator[bytes]:
+    suffix = f" <{iri}> .\n".encode() if iri is not None else None
+    with release.dump_path.open("rb") as f:
+        for line in f:
+            if suffix is None or line.endswith(suffix):
+                yield line
+
+
+@contextmanager
+def _sorted_triples(release: Release, iri: str | None) -> Iterator[BinaryIO]:
+    """The N-Triples lines of the release (or of one graph), sorted and distinct, as a readable stream."""
+    sort = shutil.which("sort")
+    if sort is None:
+        raise ExportError("GNU sort (coreutils) is needed to export triple formats and was not found on PATH")
+    proc = subprocess.Popen(
+        [sort, "-u", "-S", SORT_MEMORY, "--parallel=2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "LC_ALL": "C"}
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        # sort reads all of its input before it writes its first line: feeding it first cannot deadlock.
+        with proc.stdin:
+            for line in _dump_lines(release, iri):
+                proc.stdin.write(line[: line.rfind(b" <", 0, len(line) - 2)] + b" .\n")
+        yield proc.stdout
+    finally:
+        proc.stdout.close()
+        if proc.wait() not in (0, -13):  # -13: SIGPIPE, we stopped reading early (an error upstream)
+            raise ExportError(f"sort failed with exit code {proc.returncode}")
 
 
 def rdf_bytes(items: list[Quad] | list[Triple], fmt: str) -> bytes:
@@ -157,23 +192,51 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
+@contextmanager
+def gzipped(out: BinaryIO) -> Iterator[BinaryIO]:
+    """A stream that gzips into `out` as `gzip_bytes` does (no timestamp, no file name)."""
+    with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=out, mtime=0) as z:
+        yield z  # type: ignore[misc]
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Write `path` through a `.part` file renamed into place only when complete."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with tmp.open("wb") as f:
+            yield f
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def export_file(release: Release, fmt: str, path: Path, *, graph: str | None = None, compress: bool = False) -> Path:
+    with atomic_file(path) as f:
+        if compress:
+            with gzipped(f) as z:
+                write_export(release, fmt, z, graph)
+        else:
+            write_export(release, fmt, f, graph)
+    return path
+
+
 def export_folder(release: Release, folder: Path, *, base_url: str | None = None) -> list[Path]:
     """Every format of the whole release, plain and gzipped, plus the VoID description: a dump folder."""
     from kg.dataset_description import DEFAULT_BASE_URL, description_bytes
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    files = {f"evidence-kg.{SUFFIXES[fmt]}": export_bytes(release, fmt) for fmt in EXPORT_FORMATS}
-    files = {**files, **{name + ".gz": gzip_bytes(data) for name, data in files.items()}}
-    files["void.ttl"] = description_bytes(release, "turtle", base_url=base_url or DEFAULT_BASE_URL)
-    for name, data in sorted(files.items()):
-        path = folder / name
-        write_atomically(path, data)
-        written.append(path)
-    return written
+    for fmt in EXPORT_FORMATS:
+        name = f"evidence-kg.{SUFFIXES[fmt]}"
+        written.append(export_file(release, fmt, folder / name))
+        written.append(export_file(release, fmt, folder / (name + ".gz"), compress=True))
+    written.append(folder / "void.ttl")
+    write_atomically(folder / "void.ttl", description_bytes(release, "turtle", base_url=base_url or DEFAULT_BASE_URL))
+    return sorted(written)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    with atomic_file(path) as f:
+        f.write(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Quad
@@ -33,11 +33,16 @@ def _slug(text: str) -> str:
 
 @dataclass
 class GraphBuilder:
-    """Accumulates quads per named graph and refuses two things minted with one IRI."""
+    """Accumulates quads per named graph and refuses two things minted with one IRI.
+
+    With a `sink`, full chunks of quads are handed over as they accumulate, so that a large graph is
+    never held in memory whole (kg.dump writes them out)."""
 
     quads: list[Quad] = field(default_factory=list)
     minted: dict[str, str] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
+    sink: Callable[[list[Quad]], None] | None = None
+    chunk: int = 200_000
 
     def mint(self, path: str, located: Located | None = None) -> NamedNode:
         iri = v.ident(path)
@@ -53,6 +58,13 @@ class GraphBuilder:
 
     def add(self, s: NamedNode, p: NamedNode, o: NamedNode | Literal, graph: str = "data") -> None:
         self.quads.append(Quad(s, p, o, v.GRAPHS[graph]))
+        if self.sink is not None and len(self.quads) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.sink is not None and self.quads:
+            self.sink(self.quads)
+            self.quads = []
 
     def text(self, s: NamedNode, p: str, value: str | None, graph: str = "data") -> None:
         if value is not None:
@@ -80,9 +92,12 @@ class GraphBuilder:
             self.add(s, v.ekg(p + "State"), v.ekg(value.state or "NotReported"))
 
 
-def build_quads(curation: Curation) -> list[Quad]:
-    """All data, provenance and conflict quads of a curation (the ontology and mappings are added elsewhere)."""
-    b = GraphBuilder()
+def build_quads(curation: Curation, *, sink: Callable[[list[Quad]], None] | None = None) -> list[Quad]:
+    """All data, provenance and conflict quads of a curation (the ontology and mappings are added elsewhere).
+
+    With a `sink` they go to it in chunks and the list returned is empty; on SourceErrors some chunks
+    may have been sunk already (the caller's staging folder is thrown away then)."""
+    b = GraphBuilder(sink=sink)
     _publications(b, curation)
     _terms(b, curation)
     _studies(b, curation)
@@ -97,6 +112,7 @@ def build_quads(curation: Curation) -> list[Quad]:
     _conflicts(b, curation.adverse_events, ae_iris, _ae_signature, _ae_value)
     if b.errors:
         raise SourceErrors(b.errors)
+    b.flush()
     return b.quads
 
 

@@ -10,6 +10,8 @@ import os
 import shutil
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,37 +72,53 @@ def nquads_lines(quads: list[Quad]) -> list[str]:
     return lines
 
 
-def write_release(home: Path, lines: list[str], manifest: dict) -> Release:
-    """Write dump + store + manifest into a fresh folder and atomically make it `current`.
-
-    `lines` is the N-Quads dump in its stable order (`nquads_lines`); the store is bulk-loaded from
-    the written dump, in Rust, without Python objects per quad.
-    """
+@contextmanager
+def staging(home: Path) -> Iterator[Path]:
+    """A fresh, hidden release folder; removed whole if the block fails (or is interrupted)."""
     releases = home / "releases"
     releases.mkdir(parents=True, exist_ok=True)
     name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    staging = releases / f".staging-{name}"
-    staging.mkdir()
+    folder = releases / f".staging-{name}"
+    folder.mkdir()
     try:
-        dump = staging / "graph.nq"
-        with dump.open("w", encoding="utf-8", newline="\n") as f:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def load_store(folder: Path) -> Store:
+    """Bulk-load the folder's dump into its new store, in Rust, without Python objects per quad."""
+    store = Store(str(folder / "store"))
+    store.bulk_load(path=str(folder / "graph.nq"), format=RdfFormat.N_QUADS)
+    store.flush()
+    return store
+
+
+def publish(home: Path, folder: Path, manifest: dict) -> Release:
+    """Give a complete staging folder its manifest and make it `current` (one atomic rename)."""
+    name = folder.name.removeprefix(".staging-")
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "release": name}, indent=2, sort_keys=True))
+    final = folder.parent / name
+    folder.rename(final)
+    _swap(home, final)
+    _prune(folder.parent, keep=final)
+    return Release(final)
+
+
+def write_release(home: Path, lines: list[str], manifest: dict) -> Release:
+    """Write dump + store + manifest into a fresh folder and atomically make it `current`.
+
+    `lines` is the N-Quads dump in its stable order (`nquads_lines`)."""
+    with staging(home) as folder:
+        with (folder / "graph.nq").open("w", encoding="utf-8", newline="\n") as f:
             for line in lines:
                 f.write(line)
                 f.write("\n")
-        store = Store(str(staging / "store"))
-        store.bulk_load(path=str(dump), format=RdfFormat.N_QUADS)
-        store.flush()
+        store = load_store(folder)
         store.optimize()
         del store
-        (staging / "manifest.json").write_text(json.dumps({**manifest, "release": name}, indent=2, sort_keys=True))
-        final = releases / name
-        staging.rename(final)
-        _swap(home, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _prune(releases, keep=final)
-    return Release(final)
+        return publish(home, folder, manifest)
 
 
 def _swap(home: Path, target: Path) -> None:

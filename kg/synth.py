@@ -132,6 +132,14 @@ class _Renamer:
     def refs(self, value: Any) -> Any:
         return [self.ref(r) for r in _as_list(value)]
 
+    def item_refs(self, value: Any) -> Any:
+        """A record with every per-item `refs:` (the reference cited for one value) renumbered."""
+        if isinstance(value, dict):
+            return {k: self.refs(v) if k == "refs" else self.item_refs(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.item_refs(v) for v in value]
+        return value
+
 
 def _as_list(value: Any) -> list[str]:
     if value is None:
@@ -153,7 +161,7 @@ def _copy_unit(unit: Unit, r: _Renamer) -> tuple[list[dict], dict[str, list[dict
     for kind in RECORDS:
         out = []
         for rec in unit.records[kind]:
-            rec = dict(rec)
+            rec = r.item_refs(rec)
             if kind == "cohorts":
                 rec["id"], rec["study"] = r.cohort(rec["id"]), r.study(rec["study"])
                 if rec.get("parent") and rec["parent"] not in ("none", "null"):
