@@ -7,15 +7,15 @@ Nothing in it depends on when or where the build ran, so the same sources give t
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 
-from pyoxigraph import Literal, NamedNode, Quad, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
 from kg import vocabulary as v
-from kg.export import EXPORT_FORMATS, MEDIA_TYPES, TEXT_PREFIXES, rdf_bytes, release_quads
+from kg.export import EXPORT_FORMATS, MEDIA_TYPES, TEXT_PREFIXES, rdf_bytes
 from kg.jsonld_context import CONTEXT_PREFIXES, load_context
 from kg.querylib import StoredQuery, library
 from kg.release import Release
@@ -45,6 +45,7 @@ FORMATS = ("turtle", "nt", "jsonld", "xml")
 TITLE = "evidence-kg: clinical-study evidence for blinatumomab in R/R and MRD-positive B-ALL"
 
 A = NamedNode(v.RDF + "type")
+Term = NamedNode | BlankNode | Literal
 
 
 def _n(iri: str) -> NamedNode:
@@ -55,11 +56,59 @@ def _int(value: int) -> Literal:
     return Literal(str(value), datatype=_n(v.XSD + "integer"))
 
 
-def version(quads: list[Quad]) -> str:
+def _one(store: Store, query: str) -> Term | None:
+    rows = list(store.query(query))
+    return rows[0][0] if rows else None
+
+
+def _count(store: Store, query: str) -> int:
+    n = _one(store, query)
+    return int(n.value) if n is not None else 0
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What VoID says of a release, counted by Oxigraph in its store (never the quads in Python)."""
+
+    triples: int
+    subjects: int
+    properties: int
+    classes: int
+    graph_triples: dict[str, int]
+    links: dict[str, int]  # SKOS mapping predicate -> links in the mappings graph
+    version: str | None  # the ontology's owl:versionInfo
+    examples: tuple[str, ...]  # those of EXAMPLES that the release has
+
+    @classmethod
+    def of(cls, store: Store, *, triples: int | None = None, graph_triples: dict[str, int] | None = None) -> Statistics:
+        """Count in `store`; the counts kg.dump already made while writing the dump may be passed in."""
+        union = "{ GRAPH ?g { ?s ?p ?o } }"
+        if triples is None:
+            triples = _count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {union} }}")
+        if graph_triples is None:
+            per_graph = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+            graph_triples = {row["g"].value: int(row["n"].value) for row in per_graph}
+        mappings = v.GRAPHS["mappings"].value
+        links = store.query(
+            f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH <{mappings}> {{ ?s ?p ?o FILTER(STRENDS(STR(?p), 'Match')) }} }} GROUP BY ?p"
+        )
+        version = _one(store, f"SELECT ?v WHERE {{ GRAPH ?g {{ <{ONTOLOGY}> <{v.OWL}versionInfo> ?v }} }} LIMIT 1")
+        return cls(
+            triples=triples,
+            subjects=_count(store, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {union}"),
+            properties=_count(store, f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {union}"),
+            classes=_count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { GRAPH ?g { ?s a ?c } }"),
+            graph_triples=dict(sorted(graph_triples.items())),
+            links={row["p"].value: int(row["n"].value) for row in links},
+            version=version.value if version is not None else None,
+            examples=tuple(iri for iri in EXAMPLES if store.query(f"ASK {{ GRAPH ?g {{ <{iri}> ?p ?o }} }}")),
+        )
+
+
+def version(statistics: Statistics) -> str:
     """The ontology's owl:versionInfo, else the installed package's version."""
-    for q in quads:
-        if q.subject == _n(ONTOLOGY) and q.predicate.value == v.OWL + "versionInfo":
-            return q.object.value
+    if statistics.version is not None:
+        return statistics.version
     try:
         return metadata.version("evidence-kg")
     except metadata.PackageNotFoundError:
@@ -77,11 +126,18 @@ def description_triples(
 
 
 @lru_cache(maxsize=8)
+def _statistics(release: Release) -> Statistics:
+    # Counted at build time (kg.build), or once here for a release built before that was recorded.
+    recorded = release.manifest.get("statistics")
+    if recorded is not None:
+        return Statistics(**{**recorded, "examples": tuple(recorded["examples"])})
+    return Statistics.of(release.open_store())
+
+
+@lru_cache(maxsize=8)
 def _release_part(release: Release, base: str) -> tuple[Triple, ...]:
-    # A release never changes: read and count its quads once per base URL.
-    quads = release_quads(release)
+    stats = _statistics(release)
     ds, sparql = _n(DATASET), _n(base + "/sparql")
-    triples = {q.triple for q in quads}
     out = [
         Triple(ds, A, _n(VOID + "Dataset")),
         Triple(ds, A, _n(DCAT + "Dataset")),
@@ -100,12 +156,12 @@ def _release_part(release: Release, base: str) -> tuple[Triple, ...]:
         Triple(ds, _n(v.DCTERMS + "source"), _n(REVIEW)),
         Triple(ds, _n(v.RDFS + "seeAlso"), _n(REVIEW_DOI)),
         Triple(ds, _n(v.DCTERMS + "identifier"), Literal("sha256:" + str(release.manifest.get("sha256", "")))),
-        Triple(ds, _n(v.OWL + "versionInfo"), Literal(version(quads))),
-        Triple(ds, _n(DCAT + "version"), Literal(version(quads))),
-        Triple(ds, _n(VOID + "triples"), _int(len(triples))),
-        Triple(ds, _n(VOID + "distinctSubjects"), _int(len({t.subject for t in triples}))),
-        Triple(ds, _n(VOID + "properties"), _int(len({t.predicate for t in triples}))),
-        Triple(ds, _n(VOID + "classes"), _int(len({t.object for t in triples if t.predicate == A}))),
+        Triple(ds, _n(v.OWL + "versionInfo"), Literal(version(stats))),
+        Triple(ds, _n(DCAT + "version"), Literal(version(stats))),
+        Triple(ds, _n(VOID + "triples"), _int(stats.triples)),
+        Triple(ds, _n(VOID + "distinctSubjects"), _int(stats.subjects)),
+        Triple(ds, _n(VOID + "properties"), _int(stats.properties)),
+        Triple(ds, _n(VOID + "classes"), _int(stats.classes)),
         Triple(ds, _n(VOID + "uriSpace"), Literal(v.ID)),
         Triple(ds, _n(VOID + "vocabulary"), _n(ONTOLOGY)),
         Triple(ds, _n(VOID + "sparqlEndpoint"), sparql),
@@ -119,10 +175,9 @@ def _release_part(release: Release, base: str) -> tuple[Triple, ...]:
     ]
     out += _prefixes(ds)
     out += _dumps(ds, base)
-    out += _graphs(ds, base, quads)
-    out += _linksets(ds, quads)
-    subjects = {t.subject.value for t in triples if isinstance(t.subject, NamedNode)}
-    out += [Triple(ds, _n(VOID + "exampleResource"), _n(iri)) for iri in EXAMPLES if iri in subjects]
+    out += _graphs(ds, base, stats)
+    out += _linksets(ds, stats)
+    out += [Triple(ds, _n(VOID + "exampleResource"), _n(iri)) for iri in stats.examples]
     return tuple(out)
 
 
@@ -156,9 +211,9 @@ def _dumps(ds: NamedNode, base: str) -> list[Triple]:
     return out
 
 
-def _graphs(ds: NamedNode, base: str, quads: list[Quad]) -> list[Triple]:
+def _graphs(ds: NamedNode, base: str, stats: Statistics) -> list[Triple]:
     """Each named graph is a subset with its own count and dump; the graph IRI names it."""
-    counts = Counter(q.graph_name.value for q in set(quads))  # a store keeps each quad once
+    counts = stats.graph_triples
     out = []
     for name, graph in v.GRAPHS.items():
         out += [
@@ -171,12 +226,10 @@ def _graphs(ds: NamedNode, base: str, quads: list[Quad]) -> list[Triple]:
     return out
 
 
-def _linksets(ds: NamedNode, quads: list[Quad]) -> list[Triple]:
+def _linksets(ds: NamedNode, stats: Statistics) -> list[Triple]:
     """The SSSOM mappings as one void:Linkset per SKOS mapping predicate."""
-    mappings = v.GRAPHS["mappings"].value
-    counts = Counter(q.predicate.value for q in quads if q.graph_name.value == mappings and q.predicate.value.endswith("Match"))
     out = []
-    for predicate, count in sorted(counts.items()):
+    for predicate, count in sorted(stats.links.items()):
         linkset = _n(f"{DATASET}/linkset/{predicate.rsplit('#', 1)[-1]}")
         out += [
             Triple(ds, _n(VOID + "subset"), linkset),

@@ -5,6 +5,7 @@ each part with GNU sort (byte order under LC_ALL=C is Unicode code point order, 
 sorts str) dropping repeated quads, and concatenates the parts in graph-name order: the dump is
 ordered by (graph, subject, predicate, object) text and two builds of the same sources are
 byte-identical. Its sha256 is the digest of the file itself (what `sha256sum graph.nq` prints).
+Counting happens on the sorted files at C speed, except for the triples several graphs share.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import shutil
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,48 +60,69 @@ class DumpWriter:
         if sort is None:
             raise DumpError("GNU sort (coreutils) is needed to write the dump and was not found on PATH")
         env = {**os.environ, "LC_ALL": "C"}
-        with dump.open("wb") as out:
-            for graph in sorted(self._parts):
-                out.flush()
+        graphs: dict[str, Path] = {}
+        for graph in sorted(self._parts):
+            part = self._parts[graph]
+            graphs[graph] = part.with_suffix(".sorted")
+            with graphs[graph].open("wb") as out:
                 done = subprocess.run(
-                    [sort, "-u", "-S", SORT_MEMORY, "--parallel=2", "-T", str(self.folder), str(self._parts[graph])],
+                    [sort, "-u", "-S", SORT_MEMORY, "--parallel=2", "-T", str(self.folder), str(part)],
                     stdout=out, stderr=subprocess.PIPE, env=env, check=False,
-                )
-                if done.returncode != 0:
-                    raise DumpError(f"sort of the {graph} quads failed: {done.stderr.decode(errors='replace').strip()}")
+                )  # fmt: skip
+            if done.returncode != 0:
+                raise DumpError(f"sort of the {graph} quads failed: {done.stderr.decode(errors='replace').strip()}")
+            part.unlink()
+        stats = _statistics(graphs)
+        digest = hashlib.sha256()
+        with dump.open("wb") as out:
+            for path in graphs.values():
+                with path.open("rb") as f:
+                    while chunk := f.read(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
         shutil.rmtree(self.folder, ignore_errors=True)
-        return dump_stats(dump)
+        return DumpStats(**stats, sha256=digest.hexdigest())
 
 
-def dump_stats(dump: Path) -> DumpStats:
-    """Counts and digest of a dump in canonical order (each graph's lines sorted and distinct)."""
-    conflict = f" <{v.RDF}type> <{v.EKG}Conflict> <".encode()
-    digest = hashlib.sha256()
-    quads = conflicts = 0
-    # A triple is a line without its graph name. Lines are distinct within a graph, so only triples in
-    # several graphs repeat: count the largest graph's lines and look up the others' triples in a set.
-    per_graph: dict[bytes, int] = defaultdict(int)
-    with dump.open("rb") as f:
+CHUNK = 1 << 22
+CONFLICT = f" <{v.RDF}type> <{v.EKG}Conflict> <".encode()
+
+
+def _lines_and_conflicts(path: Path) -> tuple[int, int]:
+    """Lines, and lines typing an ekg:Conflict, counted on whole-line chunks at C speed."""
+    lines = conflicts = 0
+    rest = b""
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1
+            rest, chunk = chunk[cut:], chunk[:cut]
+            lines += chunk.count(b"\n")
+            conflicts += chunk.count(CONFLICT)
+    return lines, conflicts
+
+
+def _triples(path: Path) -> Iterator[bytes]:
+    """A sorted graph file's lines without their graph name (all lines of one file have the same one)."""
+    with path.open("rb") as f:
         for line in f:
-            digest.update(line)
-            quads += 1
-            per_graph[line[line.rfind(b" <", 0, len(line) - 2) :]] += 1
-            if conflict in line:
-                conflicts += 1
-    largest = max(per_graph, key=lambda g: per_graph[g]) if per_graph else b""
+            yield line[: line.rfind(b" <", 0, len(line) - 2)]
+
+
+def _statistics(graphs: dict[str, Path]) -> dict:
+    counted = {graph: _lines_and_conflicts(path) for graph, path in graphs.items()}
+    quads = {graph: n for graph, (n, _) in counted.items()}
+    # Lines are distinct within a graph, so only a triple in several graphs repeats: collect the smaller
+    # graphs' triples in a set and look the largest graph's up in it (Python touches its lines once).
+    largest = max(quads, key=lambda g: quads[g]) if quads else None
     others: set[bytes] = set()
-    shared = 0
-    with dump.open("rb") as f:
-        for line in f:
-            cut = line.rfind(b" <", 0, len(line) - 2)
-            if line[cut:] != largest:
-                others.add(line[:cut])
-    if others:
-        with dump.open("rb") as f:
-            for line in f:
-                cut = line.rfind(b" <", 0, len(line) - 2)
-                if line[cut:] == largest and line[:cut] in others:
-                    shared += 1
-    triples = len(others) + per_graph.get(largest, 0) - shared
-    graphs = {key.decode().strip().removesuffix(" .").strip("<>"): n for key, n in sorted(per_graph.items())}
-    return DumpStats(quads=quads, triples=triples, conflicts=conflicts, sha256=digest.hexdigest(), graphs=graphs)
+    for graph, path in graphs.items():
+        if graph != largest:
+            others.update(_triples(path))
+    shared = sum(1 for t in _triples(graphs[largest]) if t in others) if largest is not None and others else 0
+    return {
+        "quads": sum(quads.values()),
+        "triples": len(others) + quads.get(largest, 0) - shared if largest is not None else 0,
+        "conflicts": sum(c for _, c in counted.values()),
+        "graphs": dict(sorted(quads.items())),
+    }
