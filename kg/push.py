@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
-from pyoxigraph import BlankNode, Quad, RdfFormat, serialize
 
 from kg import vocabulary as v
-from kg.export import graph_iri, release_quads
+from kg.export import graph_iri
 from kg.release import Release
 
 METHODS = ("auto", "update", "gsp")
@@ -57,57 +56,107 @@ class PushReport:
     graphs: dict[str, int] = field(default_factory=dict)  # graph IRI -> triples sent
 
 
-def graph_triples(release: Release, graphs: list[str] | None = None) -> dict[str, list[Quad]]:
-    """The release's quads per named graph IRI (all four, or the ones asked for), in dump order."""
-    wanted = [graph_iri(g) for g in graphs] if graphs else [g.value for g in v.GRAPHS.values()]
-    by_graph: dict[str, list[Quad]] = {iri: [] for iri in wanted}
-    for q in release_quads(release):
-        if q.graph_name.value in by_graph:
-            by_graph[q.graph_name.value].append(q)
-    return by_graph
+def graph_lines(release: Release, iri: str) -> Iterator[bytes]:
+    """One graph's triples as N-Triples lines, streamed from the release's dump (never all in memory):
+    a dump line is the triple's line with the graph name before the final ' .'."""
+    suffix = f" <{iri}> .\n".encode()
+    with release.dump_path.open("rb") as f:
+        for line in f:
+            if line.endswith(suffix):
+                yield line[: -len(suffix)] + b" .\n"
 
 
-def _ntriples(quads: list[Quad]) -> str:
-    return (serialize([q.triple for q in quads], format=RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+def _counted(lines: Iterator[bytes], report: PushReport, iri: str) -> Iterator[bytes]:
+    for line in lines:
+        report.graphs[iri] += 1
+        yield line
 
 
-def _insert_data(pieces: list[tuple[str, list[Quad]]]) -> str:
-    body = "\n".join(f"GRAPH <{iri}> {{\n{_ntriples(quads)}}}" for iri, quads in pieces if quads)
-    return f"INSERT DATA {{\n{body}\n}}\n"
+def _batches(lines: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """Lines joined into bodies of about 1 MB: a streamed request body without a chunk per line."""
+    batch: list[bytes] = []
+    held = 0
+    for line in lines:
+        batch.append(line)
+        held += len(line)
+        if held >= size:
+            yield b"".join(batch)
+            batch, held = [], 0
+    if batch:
+        yield b"".join(batch)
 
 
-def update_requests(by_graph: dict[str, list[Quad]], chunk_size: int = 0) -> Iterator[str]:
-    """SPARQL Update texts: DROP SILENT + INSERT DATA for every graph in one request, or the drops and
-    then inserts of at most `chunk_size` triples each."""
-    drops = " ;\n".join(f"DROP SILENT GRAPH <{iri}>" for iri in by_graph)
+def _touches_blank_node(line: bytes) -> bool:
+    # N-Triples: a blank node is `_:label` as subject (line start) or object; a literal may hold " _:" only
+    # inside quotes, which would at worst send a plain triple in the blank nodes' request.
+    return line.startswith(b"_:") or b" _:" in line
+
+
+def _insert_data(iri: str, lines: list[bytes]) -> bytes:
+    return b"INSERT DATA {\nGRAPH <" + iri.encode() + b"> {\n" + b"".join(lines) + b"}\n}\n"
+
+
+def update_requests(release: Release, graphs: list[str], chunk_size: int = 0) -> Iterator[bytes | Iterator[bytes]]:
+    """SPARQL Update bodies: DROP SILENT + INSERT DATA for every graph in one request (streamed), or the
+    drops and then inserts of at most `chunk_size` triples each."""
+    drops = " ;\n".join(f"DROP SILENT GRAPH <{iri}>" for iri in graphs)
     if not chunk_size:
-        yield drops + " ;\n" + _insert_data(list(by_graph.items()))
+
+        def whole() -> Iterator[bytes]:
+            yield (drops + " ;\nINSERT DATA {\n").encode()
+            for iri in graphs:
+                yield f"GRAPH <{iri}> {{\n".encode()
+                yield from _batches(graph_lines(release, iri), 1 << 20)
+                yield b"}\n"
+            yield b"}\n"
+
+        yield whole()
         return
-    yield drops + "\n"
-    for iri, quads in by_graph.items():
+    yield (drops + "\n").encode()
+    for iri in graphs:
         # A blank-node label means one node only within one request: the triples that touch blank nodes
         # (the ontology's OWL restrictions and lists) go together, however many there are.
-        linked = [q for q in quads if isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)]
+        linked = [line for line in graph_lines(release, iri) if _touches_blank_node(line)]
         if linked:
-            yield _insert_data([(iri, linked)])
-        rest = [q for q in quads if not (isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode))]
-        for i in range(0, len(rest), chunk_size):
-            yield _insert_data([(iri, rest[i : i + chunk_size])])
+            yield _insert_data(iri, linked)
+        chunk: list[bytes] = []
+        for line in graph_lines(release, iri):
+            if not _touches_blank_node(line):
+                chunk.append(line)
+                if len(chunk) == chunk_size:
+                    yield _insert_data(iri, chunk)
+                    chunk = []
+        if chunk:
+            yield _insert_data(iri, chunk)
 
 
-def _send(client: httpx.Client, method: str, url: str, **kwargs) -> int:  # type: ignore[no-untyped-def]
+class _Sized:
+    """A request body that counts its bytes as httpx streams it."""
+
+    def __init__(self, body: bytes | Iterator[bytes]) -> None:
+        self.body, self.sent = body, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in [self.body] if isinstance(self.body, bytes) else self.body:
+            self.sent += len(piece)
+            yield piece
+
+
+def _send(client: httpx.Client, method: str, url: str, body: _Sized, **kwargs) -> int:  # type: ignore[no-untyped-def]
     try:
-        response = client.request(method, url, **kwargs)
+        response = client.request(method, url, content=iter(body) if not isinstance(body.body, bytes) else body.body, **kwargs)
     except httpx.HTTPError as exc:
         raise PushError(f"{method} {url}: {exc or type(exc).__name__}") from None
     if response.status_code >= 400:
         detail = " ".join(response.text.split())[:300]
         raise PushError(f"{method} {url} answered {response.status_code} {response.reason_phrase}: {detail}")
-    return len(kwargs.get("content", b""))
+    return len(body.body) if isinstance(body.body, bytes) else body.sent
 
 
 def push(release: Release, target: Target, *, method: str = "auto", graphs: list[str] | None = None, chunk_size: int = 0) -> PushReport:
-    """Replace the named graphs of `release` in the store; raise PushError on the first refused request."""
+    """Replace the named graphs of `release` in the store; raise PushError on the first refused request.
+
+    Request bodies are streamed from the dump: pushing 10^7 triples holds about one chunk in memory."""
     if method not in METHODS:
         raise PushError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if method == "auto":
@@ -118,26 +167,28 @@ def push(release: Release, target: Target, *, method: str = "auto", graphs: list
         raise PushError("the Graph Store Protocol needs the store's graph-store endpoint (--graph-store)")
     if chunk_size < 0:
         raise PushError("chunk size must be 0 (one request) or a positive number of triples")
-    by_graph = graph_triples(release, graphs)
-    report = PushReport(method=method, atomic=False, graphs={iri: len(q) for iri, q in by_graph.items()})
+    wanted = [graph_iri(g) for g in graphs] if graphs else [g.value for g in v.GRAPHS.values()]
+    report = PushReport(method=method, atomic=False, graphs=dict.fromkeys(wanted, 0))
     start = time.perf_counter()
     with target.client() as client:
         if method == "update":
-            for text in update_requests(by_graph, chunk_size):
+            for body in update_requests(release, wanted, chunk_size):
                 report.bytes_sent += _send(
-                    client, "POST", str(target.update_url), content=text.encode("utf-8"),
-                    headers={"Content-Type": "application/sparql-update"},
+                    client, "POST", str(target.update_url), _Sized(body), headers={"Content-Type": "application/sparql-update"}
                 )
                 report.requests += 1
             report.atomic = report.requests == 1
         else:
-            for iri, quads in by_graph.items():
+            for iri in wanted:
                 # N-Triples is Turtle: every Graph Store implementation reads text/turtle.
-                report.bytes_sent += _send(
-                    client, "PUT", str(target.graph_store_url), params={"graph": iri},
-                    content=_ntriples(quads).encode("utf-8"), headers={"Content-Type": "text/turtle"},
-                )
+                body = _Sized(_batches(_counted(graph_lines(release, iri), report, iri), 1 << 20))
+                report.bytes_sent += _send(client, "PUT", str(target.graph_store_url), body, params={"graph": iri},
+                                           headers={"Content-Type": "text/turtle"})  # fmt: skip
                 report.requests += 1
-            report.atomic = len(by_graph) == 1
+            report.atomic = len(wanted) == 1
+    if method == "update":
+        recorded = release.manifest.get("statistics", {}).get("graph_triples", {})
+        for iri in wanted:
+            report.graphs[iri] = recorded[iri] if iri in recorded else sum(1 for _ in graph_lines(release, iri))
     report.seconds = time.perf_counter() - start
     return report
