@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, BinaryIO, Optional
 
 import typer
 from rich.console import Console
@@ -193,34 +193,40 @@ def export(
 ) -> None:
     """Export the current build in an RDF format, deterministically (same sources, same bytes)."""
     from kg.dataset_description import description_bytes
-    from kg.export import EXPORT_FORMATS, ExportError, export_bytes, export_folder, gzip_bytes, write_atomically
+    from kg.export import EXPORT_FORMATS, ExportError, atomic_file, export_folder, gzipped, write_export
     from kg.release import NoRelease, current
 
     if fmt not in (*EXPORT_FORMATS, "void"):
         fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, void, not {fmt!r}", 2)
     if all_ and not output:
         fail("--all needs -o FOLDER", 2)
+    if fmt == "void" and graph:
+        fail("--graph does not apply to --format void", 2)
+
+    def write(out: BinaryIO) -> None:
+        # Streamed: a release of 10^7 triples is exported without being held in memory.
+        if fmt == "void":
+            out.write(description_bytes(release, "turtle", base_url=base_url))
+        elif gzip_:
+            with gzipped(out) as z:
+                write_export(release, fmt, z, graph)
+        else:
+            write_export(release, fmt, out, graph)
+
     try:
         release = current(home or paths.home())
         if all_:
             for path in export_folder(release, output, base_url=base_url):  # type: ignore[arg-type]
                 err.print(f"wrote {path} ({path.stat().st_size} bytes)", highlight=False)
             return
-        if fmt == "void":
-            if graph:
-                fail("--graph does not apply to --format void", 2)
-            data = description_bytes(release, "turtle", base_url=base_url)
+        if output:
+            with atomic_file(output) as f:
+                write(f)
+            err.print(f"wrote {output} ({output.stat().st_size} bytes)", highlight=False)
         else:
-            data = export_bytes(release, fmt, graph)
+            write(sys.stdout.buffer)
     except (NoRelease, ExportError) as exc:
         fail(str(exc), 2 if isinstance(exc, ExportError) else 1)
-    if gzip_:
-        data = gzip_bytes(data)
-    if output:
-        write_atomically(output, data)
-        err.print(f"wrote {output} ({len(data)} bytes)", highlight=False)
-    else:
-        sys.stdout.buffer.write(data)
 
 
 @app.command()
@@ -334,22 +340,42 @@ def audit(
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    endpoint: Annotated[
+        Optional[str],
+        typer.Option(help="serve this SPARQL 1.1 query endpoint (e.g. Oxigraph's .../query) instead of the local build (or KG_ENDPOINT)"),
+    ] = None,
     home: HomeOpt = None,
+    access_log: Annotated[bool, typer.Option(help="log every request (uvicorn's access log; it costs ~0.1 ms a request)")] = True,
 ) -> None:
-    """Serve the current build over HTTP (SPARQL endpoint, stored queries, exports)."""
+    """Serve the current build over HTTP (SPARQL endpoint, stored queries, exports), or a remote store loaded by `kg push`."""
+    import os
+
     import uvicorn
 
+    from kg.engine import check_endpoint
     from kg.release import NoRelease, current
+    from service.settings import Settings
 
+    if endpoint is not None:
+        try:
+            os.environ["KG_ENDPOINT"] = check_endpoint(endpoint)
+        except ValueError as exc:
+            fail(f"--endpoint: {exc}", 2)
     try:
-        current(home or paths.home())
-    except NoRelease as exc:
-        fail(str(exc))
+        settings = Settings.from_env()  # every bad setting is refused here, before the server starts
+    except ValueError as exc:
+        fail(str(exc), 2)
+    if settings.endpoint is None:
+        try:
+            current(home or paths.home())
+        except NoRelease as exc:
+            fail(str(exc))
+    else:
+        note = f"serving the SPARQL endpoint {settings.endpoint}: every query goes there; no local build is read"
+        err.print(note, highlight=False, soft_wrap=True)
     if home:
-        import os
-
         os.environ["KG_HOME"] = str(home)
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()

@@ -7,11 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
 
 from kg import paths
+from kg.engine import EngineError
 from service import errors, web
 from service.limits import BodyLimit, QueryStringCheck
 from service.published import Published
@@ -34,6 +36,7 @@ def create_app(home: Path | None = None, settings: Settings | None = None, queri
     app.state.published = pub
     app.state.reloader = Reloader(app, home, settings, queries_folder)
     errors.install(app)
+    app.add_exception_handler(EngineError, _engine_failed)  # the pages' own queries on a remote endpoint
     # Middleware: the last added runs first. Outermost CORS (so that refusals are readable by pages of
     # other origins), then the rate limit (the cheapest refusal), then the size and encoding checks, then compression.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -47,7 +50,7 @@ def create_app(home: Path | None = None, settings: Settings | None = None, queri
             allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["Accept", "Content-Type"],
         )
-    if settings.admin_token:
+    if settings.admin_token and pub.remote is None:  # a remote endpoint's graphs change by `kg push`, not by reloading
         app.include_router(admin.router)
     app.include_router(sparql.router)
     app.include_router(queries.build_router(pub.queries))
@@ -63,7 +66,8 @@ def create_app(home: Path | None = None, settings: Settings | None = None, queri
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Watch `current` while serving; stop the query workers on the way out."""
     reloader: Reloader = app.state.reloader
-    watcher = asyncio.create_task(reloader.watch()) if reloader.settings.watch_seconds else None
+    local = app.state.published.remote is None  # (with a remote endpoint there is no `current` to watch)
+    watcher = asyncio.create_task(reloader.watch()) if reloader.settings.watch_seconds and local else None
     try:
         yield
     finally:
@@ -72,3 +76,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await app.state.published.close()
+
+
+async def _engine_failed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EngineError)
+    return errors.error_response(request, exc.status, str(exc))

@@ -27,6 +27,10 @@ READ_ONLY = "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CL
 class CheckedQuery:
     form: str  # select, ask, construct or describe
     has_dataset: bool  # the query names its own FROM / FROM NAMED graphs
+    # Those graphs (absolute IRIs): a remote store is sent them as the protocol's dataset, which some stores
+    # honour where they ignore FROM (Oxigraph's `--union-default-graph` reads the union regardless).
+    from_graphs: tuple[str, ...] = ()
+    from_named: tuple[str, ...] = ()
 
     @property
     def returns_graph(self) -> bool:
@@ -87,20 +91,25 @@ class QueryChecker:
     def _check(self, text: str) -> CheckedQuery:
         tree = self._parse(text)
         form = None
-        has_dataset = False
+        dataset: dict[str, set[str]] = {"FROM": set(), "FROM NAMED": set()}
         for node in _nodes(tree):
             if node.name == "ServiceGraphPattern":
                 raise ApiError(403, f"SERVICE <{node.get('term')}> is refused: this endpoint never queries other endpoints")
             if node.name == "DatasetClause":
-                self._check_graph(tree, node)
-                has_dataset = True
+                keyword, graph = self._check_graph(tree, node)
+                dataset[keyword].add(graph)
             if node.name in FORMS:
                 form = form or FORMS[node.name]
         if form is None:
             raise ApiError(400, "malformed query: not a SELECT, ASK, CONSTRUCT or DESCRIBE query")
-        return CheckedQuery(form=form, has_dataset=has_dataset)
+        return CheckedQuery(
+            form=form,
+            has_dataset=any(dataset.values()),
+            from_graphs=tuple(sorted(dataset["FROM"])),
+            from_named=tuple(sorted(dataset["FROM NAMED"])),
+        )
 
-    def _check_graph(self, tree: object, clause: CompValue) -> None:
+    def _check_graph(self, tree: object, clause: CompValue) -> tuple[str, str]:
         """FROM / FROM NAMED must name one of our graphs, once prefixes and BASE are applied."""
         keyword = "FROM" if "default" in clause else "FROM NAMED"  # (CompValue.get returns the key itself when absent)
         written = clause["default"] if "default" in clause else clause["named"]
@@ -110,6 +119,7 @@ class QueryChecker:
             raise ApiError(400, f"malformed query: {keyword} {exc}") from None
         if graph not in self.allowed_graphs:
             raise ApiError(400, f"{keyword} <{graph[:300]}> is not one of this dataset's graphs: {', '.join(sorted(self.allowed_graphs))}")
+        return keyword, graph
 
 
 def _is_update(text: str) -> bool:

@@ -19,6 +19,7 @@ async def select(pub: Published, text: str, max_rows: int | None = None) -> tupl
         graph_media=Refusal(406, "the pages only run SELECT queries"),
         check=False,
         max_rows=min(max_rows or pub.settings.max_rows, pub.settings.max_rows),
+        remote=pub.remote,
     )
     outcome = await pub.pool.run(task)
     return parse_query_results(outcome.body, format=QueryResultsFormat.TSV), outcome.truncated

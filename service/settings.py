@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from kg.engine import DATASETS, check_endpoint
+
 
 def _raw(name: str) -> str | None:
     raw = os.environ.get(name)
@@ -63,6 +65,25 @@ def _rate(name: str, default: str) -> str:
     return raw
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _raw(name)
+    if raw is None:
+        return default
+    if raw.lower() not in choices:
+        raise ValueError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw.lower()
+
+
+def _endpoint(name: str) -> str | None:
+    raw = _raw(name)
+    if raw is None:
+        return None
+    try:
+        return check_endpoint(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     # Request bodies (form or sparql-query) larger than this are refused with 413 before being read whole.
@@ -92,6 +113,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     # Seconds between checks of the `current` symlink (a rebuild is picked up without a restart); 0 = off.
     watch_seconds: float = 2.0
+    # A SPARQL 1.1 query endpoint to serve instead of the local release (`kg serve --endpoint`); None = the
+    # embedded store. Queries get the same checks and limits, then go there (docs/remote-engines.md).
+    endpoint: str | None = None
+    # How the endpoint's queries see the release's graphs as one default graph: "store" (its own default graph is
+    # their union: Oxigraph --union-default-graph, Virtuoso...) or "release" (each query names them: slower, works anywhere).
+    endpoint_dataset: str = "store"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,4 +140,6 @@ class Settings:
             admin_token=token,
             cors_origins=cls.cors_origins if origins is None else tuple(o.strip() for o in origins.split(",") if o.strip() and o != "off"),
             watch_seconds=_float("KG_WATCH_SECONDS", cls.watch_seconds, zero=True),
+            endpoint=_endpoint("KG_ENDPOINT"),
+            endpoint_dataset=_choice("KG_ENDPOINT_DATASET", cls.endpoint_dataset, DATASETS),
         )

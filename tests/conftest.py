@@ -95,11 +95,12 @@ def _oxigraph_binary() -> str:
     return found
 
 
-def start_oxigraph(location: Path, *, read_only: bool = True) -> OxigraphServer:
+def start_oxigraph(location: Path, *, read_only: bool = True, union_default_graph: bool = True) -> OxigraphServer:
     port = free_port()
     command = "serve-read-only" if read_only else "serve"
+    union = ["--union-default-graph"] if union_default_graph else []
     proc = subprocess.Popen(
-        [_oxigraph_binary(), command, "--location", str(location), "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+        [_oxigraph_binary(), command, "--location", str(location), "--bind", f"127.0.0.1:{port}", *union],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -141,12 +142,13 @@ def artifacts() -> Path:
 
 
 @contextlib.contextmanager
-def kg_serve(home: Path, log: Path, **env: str) -> Iterator[str]:
-    """`kg serve` (a real uvicorn server) on a free loopback port with these KG_* settings; its base URL."""
+def kg_serve(home: Path, log: Path, endpoint: str | None = None, **env: str) -> Iterator[str]:
+    """`kg serve` (a real uvicorn server) on a free loopback port with these KG_* settings (and `--endpoint`); its base URL."""
     port = free_port()
+    remote = ["--endpoint", endpoint] if endpoint else []
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(home)],
+            [sys.executable, "-m", "kg", "serve", "--port", str(port), "--home", str(home), *remote],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

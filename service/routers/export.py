@@ -40,13 +40,14 @@ def _bytes(release: Release, fmt: str, graph: str | None) -> bytes:
 
 
 async def _export(request: Request, pub: Published, fmt_param: Enum | None, graph: str | None, label: str) -> Response:
+    release = pub.local_release("dump to download")
     media = by_keyword(fmt_param.value, KEYWORD_MEDIA) if fmt_param is not None else negotiate(request.headers.get("accept"), OFFERS)
     fmt = MEDIA_KEYWORD[media]
     etag = f'"{pub.sha256}-{label}-{fmt}"'  # one release, many representations: each has its own tag
     headers = validators(etag, pub.last_modified, vary="Accept")  # GZipMiddleware adds Accept-Encoding
     if not_modified(request, etag, pub.last_modified):
         return not_modified_response(headers)
-    body = await run_in_threadpool(_bytes, pub.release, fmt, graph)
+    body = await run_in_threadpool(_bytes, release, fmt, graph)
     suffix = {"turtle": "ttl", "jsonld": "jsonld", "xml": "rdf"}.get(fmt, fmt)
     headers["Content-Disposition"] = f'inline; filename="evidence-kg-{label}.{suffix}"'
     return Response(body, media_type=media, headers=headers)

@@ -17,6 +17,7 @@ router = APIRouter(tags=["pages"])
 OFFERS = ["application/json", "text/html"]  # JSON first: `curl /` and API clients see what they always saw
 COVERAGE = ("coverage-by-evidence-kind", "coverage-by-table")
 COUNTED = ("studies", "cohorts", "outcome_measurements", "response_measurements", "adverse_event_incidences", "comparisons")
+GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 FOREST_EXAMPLES = [
     ("Median OS, adults with Ph-negative R/R B-ALL", "endpoint=OS&age_group=adult&ph_status=negative&setting=relapsed-refractory"),
     ("Median OS, pediatric patients", "endpoint=OS&age_group=pediatric"),
@@ -35,15 +36,26 @@ async def _table(pub: Published, name: str) -> tuple[list[str], list[dict[str, s
     return columns, [{c: (s[c].value if s[c] is not None else "") for c in columns} for s in result]
 
 
+async def _graph_counts(pub: Published) -> tuple[int, dict[str, int]]:
+    """Triples in all graphs and in each: the release's, or (a remote endpoint's, which `kg push` changes) counted now."""
+    if pub.remote is None:
+        return pub.triples, pub.graph_triples
+    result, _ = await select(pub, GRAPH_COUNTS)
+    counts = {s["g"].value: int(s["n"].value) for s in result}
+    graphs = {name: counts.get(iri, 0) for name, iri in pub.graphs.items()}
+    return sum(graphs.values()), graphs
+
+
 async def _context(pub: Published) -> dict:
     by_kind = await _table(pub, COVERAGE[0])
     by_table = await _table(pub, COVERAGE[1])
+    triples, graphs = await _graph_counts(pub)
     # Every study has exactly one evidence kind, so the kinds' rows add up to the graph's totals.
     totals = {c: sum(int(r[c] or 0) for r in by_kind[1]) for c in COUNTED} if by_kind[1] else {}
     return {
         "release": pub.release_id,
-        "triples": pub.triples,
-        "graphs": pub.graph_triples,
+        "triples": triples,
+        "graphs": graphs,
         "totals": totals,
         "by_kind": by_kind,
         "by_table": by_table,

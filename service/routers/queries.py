@@ -103,6 +103,7 @@ def _endpoint(query: StoredQuery):  # type: ignore[no-untyped-def]
             graph_media=Refusal(406, f"stored query {query.name!r} answers with a results table"),
             check=False,
             max_rows=pub.settings.max_rows,
+            remote=pub.remote,
         )
         return answer_response(await pub.pool.run(task, client_key(request.scope, pub.settings.rate_limit_loopback)), pub)
 

@@ -92,10 +92,12 @@ async def run_sparql(request: Request, pub: Published, text: str, dataset: Datas
         check=known is None,  # the safety check runs in the worker, under the query's deadline
         has_own_dataset=bool(known and known.has_dataset),
         max_rows=pub.settings.max_rows,
+        remote=pub.remote,
+        verdict=known,
     )
     outcome = await pub.pool.run(task, client_key(request.scope, pub.settings.rate_limit_loopback))
     if known is None and outcome.form is not None:
-        pub.checker.remember(text, CheckedQuery(form=outcome.form, has_dataset=outcome.has_own_dataset))
+        pub.checker.remember(text, outcome.verdict or CheckedQuery(form=outcome.form, has_dataset=outcome.has_own_dataset))
     return answer_response(outcome, pub)
 
 
