@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
+import threading
 from enum import Enum
-from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
-from kg.export import EXPORT_FORMATS, MEDIA_TYPES, export_bytes
+from kg.export import EXPORT_FORMATS, MEDIA_TYPES, SUFFIXES, export_file
 from kg.release import Release
 from service.caching import not_modified, not_modified_response, validators
 from service.negotiation import by_keyword, negotiate
@@ -33,10 +35,25 @@ RESPONSES = {
 }
 
 
-@lru_cache(maxsize=16)
-def _bytes(release: Release, fmt: str, graph: str | None) -> bytes:
-    # A release never changes, so each serialization is made once.
-    return export_bytes(release, fmt, graph)
+_writing = threading.Lock()
+
+
+def _file(release: Release, fmt: str, graph: str | None, label: str) -> FilePath:
+    """The export as a file, written once per release (a release never changes) and then served from
+    disk: a 10^7-triple release is streamed to the client, never held in the server's memory."""
+    folder = release.path / "exports"
+    path = folder / f"{label}.{SUFFIXES[fmt]}"
+    with _writing:  # one writer at a time: two requests for a new export must not share its .part file
+        if not path.exists():
+            try:
+                folder.mkdir(exist_ok=True)
+            except OSError:  # a read-only release folder: keep the exports in a temporary one instead
+                folder = FilePath(tempfile.gettempdir()) / "kg-exports" / release.path.name
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / path.name
+            if not path.exists():
+                export_file(release, fmt, path, graph=graph)
+    return path
 
 
 async def _export(request: Request, pub: Published, fmt_param: Enum | None, graph: str | None, label: str) -> Response:
@@ -47,10 +64,9 @@ async def _export(request: Request, pub: Published, fmt_param: Enum | None, grap
     headers = validators(etag, pub.last_modified, vary="Accept")  # GZipMiddleware adds Accept-Encoding
     if not_modified(request, etag, pub.last_modified):
         return not_modified_response(headers)
-    body = await run_in_threadpool(_bytes, release, fmt, graph)
-    suffix = {"turtle": "ttl", "jsonld": "jsonld", "xml": "rdf"}.get(fmt, fmt)
-    headers["Content-Disposition"] = f'inline; filename="evidence-kg-{label}.{suffix}"'
-    return Response(body, media_type=media, headers=headers)
+    path = await run_in_threadpool(_file, release, fmt, graph, label)
+    headers["Content-Disposition"] = f'inline; filename="evidence-kg-{label}.{SUFFIXES[fmt]}"'
+    return FileResponse(path, media_type=media, headers=headers)
 
 
 @router.get("/export", summary="The whole graph", responses=RESPONSES)
