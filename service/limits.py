@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import ApiError, error_response
+
+HIGH_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")  # a %-escape of a byte over 0x7F
 
 
 class BodyTooLarge(ApiError):
@@ -60,6 +63,8 @@ class QueryStringCheck:
         problem = None
         if len(raw) > self.max_bytes:
             problem = 414, f"query string longer than {self.max_bytes} bytes: send long queries with POST"
+        elif raw.isascii() and not HIGH_ESCAPE.search(raw):
+            pass  # ASCII once decoded, so UTF-8: the usual case, known without decoding it
         else:
             try:
                 unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")

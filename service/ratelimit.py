@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from functools import lru_cache
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
@@ -22,6 +23,7 @@ from service.errors import error_response
 EXEMPT_PATHS = ("/health", "/static/")  # liveness probes and the pages' assets
 
 
+@lru_cache(maxsize=4096)  # asked twice a request; parsing the address costs more than the rest of the check
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback

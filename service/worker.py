@@ -20,6 +20,8 @@ from service.errors import ApiError
 from service.execution import Outcome, Refusal, Task, perform
 
 READY = "ready"
+LARGE = "large"  # sent before an answer of more than LARGE_BYTES, which the server then reads in a thread
+LARGE_BYTES = 64 * 1024  # (a smaller one fits in the pipe's buffer: it is all there when the server reads it)
 log = logging.getLogger("service.worker")
 
 
@@ -84,4 +86,7 @@ def main(conn: Connection, store_path: str, allowed_graphs: frozenset[str], memo
             return  # the server went away
         if task is None:
             return
-        conn.send(answer(store, checker, task))
+        reply = answer(store, checker, task)
+        if isinstance(reply, Outcome) and len(reply.body) > LARGE_BYTES:
+            conn.send(LARGE)
+        conn.send(reply)
