@@ -212,7 +212,7 @@ def stage_serve(home: str, reps: str = "200") -> dict:
     env = {**os.environ, "KG_HOME": home}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kg", "serve", "--home", home, "--port", str(port)],
+        [sys.executable, "-m", "kg", "serve", "--home", home, "--port", str(port), "--no-access-log"],  # like the bare server
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     try:

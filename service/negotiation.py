@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import mimeparse
 from pyoxigraph import QueryResultsFormat, RdfFormat
@@ -61,14 +62,23 @@ def negotiate(accept: str | None, offers: Sequence[str]) -> str:
     """The offer the client prefers; the first offer on ties or without `Accept`; 406 when none is acceptable."""
     if not accept or not accept.strip():
         return offers[0]
-    try:
-        # mimeparse resolves ties in favour of the *last* candidate, so hand it our preference reversed.
-        best = mimeparse.best_match(list(reversed(offers)), accept)
-    except (ValueError, IndexError, mimeparse.MimeTypeParseException):
-        raise ApiError(400, f"malformed Accept header: {accept[:200]!r}") from None
+    best = _best(accept, tuple(offers))
+    if best is None:
+        raise ApiError(400, f"malformed Accept header: {accept[:200]!r}")
     if not best:
         raise ApiError(406, f"cannot answer with any of {accept[:200]!r}; available: {', '.join(offers)}")
     return best
+
+
+@lru_cache(maxsize=512)
+def _best(accept: str, offers: tuple[str, ...]) -> str | None:
+    """mimeparse's choice ('' for none acceptable, None for a malformed header), cached: clients send the
+    same few Accept headers, and parsing one costs more than the rest of a small query's overhead."""
+    try:
+        # mimeparse resolves ties in favour of the *last* candidate, so hand it our preference reversed.
+        return mimeparse.best_match(list(reversed(offers)), accept) or ""
+    except (ValueError, IndexError, mimeparse.MimeTypeParseException):
+        return None
 
 
 def by_keyword(keyword: str, table: dict[str, str]) -> str:
