@@ -18,15 +18,7 @@ from kg.graph import build_quads
 from kg.loading import Curation, load_sources
 from kg.ontology import ontology_quads
 from kg.release import Release, load_store, publish, staging
-from kg.validation import Report, shapes_graph
-
-try:  # TEMPORARY until kg.validation.validate_store lands
-    from kg.validation import validate_store
-except ImportError:
-    def validate_store(store, *, shapes):  # type: ignore[no-untyped-def]
-        from kg.validation import data_graph, validate
-        return validate(data_graph(store.quads_for_pattern(None, None, None, None)), shapes=shapes)
-
+from kg.validation import Report, shapes_graph, validate_store
 
 Step = Callable[[str], None]
 

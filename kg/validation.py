@@ -136,34 +136,26 @@ def _on_oxigraph(data: rdflib.Graph) -> rdflib.Graph:
     return _CountedOnce(store=data.store, identifier=data.identifier, namespace_manager=data.namespace_manager)
 
 
-def _in_memory(data: rdflib.Graph) -> rdflib.Graph:
+def _in_memory(store) -> rdflib.Graph:  # type: ignore[no-untyped-def]
     # pyshacl's core constraints make many small triple look-ups: rdflib's memory store is ~30x faster
-    # at those than oxrdflib's per-call round trips.
-    if type(data.store).__name__ != "OxigraphStore":
-        return data
+    # at those than oxrdflib's per-call round trips. Only what the fast path leaves to pyshacl runs here.
+    from kg.shacl_core import rdflib_term
+
     memory = rdflib.Graph()
-    for triple in data:
-        memory.add(triple)
+    for quad in store.quads_for_pattern(None, None, None, None):
+        memory.add((rdflib_term(quad.subject), rdflib_term(quad.predicate), rdflib_term(quad.object)))
     return memory
 
 
-def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, reference: bool = False) -> Report:
-    """Validate `data` against the project's shapes; return findings sorted for stable output.
+_ALLOWED = {SH.Info, SH.Warning}  # pyshacl with allow_warnings: results of these severities still conform
 
-    By default pyshacl checks the core constraints and Oxigraph runs the SHACL-SPARQL constraints
-    (kg.shacl_sparql); `reference=True` runs everything in pyshacl, the reference the fast path is
-    tested against: pyshacl pre-binds `$this` and runs each SPARQL constraint once per focus node, on
-    the Oxigraph-backed graph itself (rdflib's own engine would take minutes on the review).
-    """
+
+def _pyshacl(data: rdflib.Graph, shapes: rdflib.Graph) -> tuple[rdflib.Graph, list[Finding]]:
+    """pyshacl's report graph and findings for `data` against `shapes`."""
     import pyshacl  # slow to import: only when validating
 
-    from kg import shacl_sparql
-
-    shapes = shapes if shapes is not None else shapes_graph()
-    target = _on_oxigraph(data) if reference else _in_memory(data)
-    core = shapes if reference else shacl_sparql.sparql_free(shapes)
-    conforms, report_graph, report_text = pyshacl.validate(
-        target, shacl_graph=core, inference="none", advanced=True, allow_warnings=True, inplace=True
+    _conforms, report_graph, report_text = pyshacl.validate(
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, inplace=True
     )
     if not isinstance(report_graph, rdflib.Graph):  # pyshacl returns a ValidationFailure for unusable shapes
         raise ShapesError(f"the shapes cannot be run: {str(report_text).strip().splitlines()[-1]}")
@@ -181,55 +173,119 @@ def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, referenc
                 shape=_short(data, get(SH.sourceShape)) if isinstance(get(SH.sourceShape), rdflib.URIRef) else "",
             )
         )
-    if not reference:
-        for r in shacl_sparql.evaluate(_oxigraph_store(data), shapes):
-            focus, value = _rdflib_term(r.focus_term), _rdflib_term(r.value)
-            findings.append(
-                Finding(
-                    focus=_short(data, focus),
-                    path=_short(data, rdflib.URIRef(r.path)) if r.path else "",
-                    value=_short(data, value),
-                    message=compact(r.message),
-                    severity=r.severity,
-                    shape=_short(data, rdflib.URIRef(r.shape)) if not r.shape.startswith("_:") else "",
-                )
-            )
-            _add_result(report_graph, r, focus, value)
-            if r.severity == "Violation":
-                conforms = False
-        if any(f.severity == "Violation" for f in findings):
-            conforms = False
-        report_graph.set((next(iter(report_graph.subjects(RDF.type, SH.ValidationReport))), SH.conforms, rdflib.Literal(bool(conforms))))
+    return report_graph, findings
+
+
+def _report_node(report: rdflib.Graph) -> rdflib.term.Node:
+    return next(iter(report.subjects(RDF.type, SH.ValidationReport)))
+
+
+def _finish(report_graph: rdflib.Graph, findings: list[Finding]) -> Report:
+    conforms = all(SH[f.severity] in _ALLOWED for f in findings)
+    report_graph.set((_report_node(report_graph), SH.conforms, rdflib.Literal(conforms)))
     findings.sort(key=lambda f: (f.severity, f.focus, f.path, f.message, f.value))
-    return Report(conforms=bool(conforms), findings=findings, graph=report_graph)
+    return Report(conforms=conforms, findings=findings, graph=report_graph)
+
+
+def validate_store(store, *, shapes: rdflib.Graph | None = None) -> Report:  # type: ignore[no-untyped-def]
+    """Validate the union of the graphs of a pyoxigraph `store` against the shapes, in Oxigraph.
+
+    The core constraints run as compiled SPARQL (kg.shacl_core), the SHACL-SPARQL constraints once over
+    the whole store (kg.shacl_sparql); pyshacl runs only what neither compiles (`Plan.residual`), on an
+    in-memory copy. tests/test_validation_paths.py checks the findings equal pyshacl's (`reference=True`).
+    """
+    from kg import shacl_core, shacl_sparql
+
+    shapes = shapes if shapes is not None else shapes_graph()
+    try:
+        sparql, left = shacl_sparql.split(shapes)
+        plan = shacl_core.compile_shapes(shapes, with_sparql=left)
+    except shacl_sparql.UnsupportedConstraint:  # SHACL rules or functions: only pyshacl can run them
+        return _finish(*_pyshacl(_in_memory(store), shapes))
+    if plan.residual is not None:
+        report_graph, findings = _pyshacl(_in_memory(store), plan.residual)
+    else:
+        report_graph, findings = rdflib.Graph(), []
+        report_graph.bind("sh", SH)
+        report_graph.add((rdflib.BNode(), RDF.type, SH.ValidationReport))
+    for r in shacl_core.evaluate(store, plan):
+        focus = shacl_core.rdflib_term(r.focus)
+        path = shacl_core.rdflib_term(r.path) if r.path is not None else None
+        value = shacl_core.rdflib_term(r.value) if r.value is not None else None
+        source = r.source
+        findings.append(
+            Finding(
+                focus=_short(None, focus),
+                path=_short(None, path),
+                value=_short(None, value),
+                message=compact(str(source.message)),
+                severity=str(source.severity).rsplit("#", 1)[-1],
+                shape=_short(None, source.shape) if isinstance(source.shape, rdflib.URIRef) else "",
+            )
+        )
+        _add_core_result(report_graph, r, focus, path, value)
+    for r in shacl_sparql.evaluate(store, shapes, sparql):
+        focus, value = _rdflib_term(r.focus_term), _rdflib_term(r.value)
+        findings.append(
+            Finding(
+                focus=_short(None, focus),
+                path=_short(None, rdflib.URIRef(r.path)) if r.path else "",
+                value=_short(None, value),
+                message=compact(r.message),
+                severity=r.severity,
+                shape=_short(None, rdflib.URIRef(r.shape)) if not r.shape.startswith("_:") else "",
+            )
+        )
+        _add_result(report_graph, r, focus, value)
+    return _finish(report_graph, findings)
+
+
+def validate(data: rdflib.Graph, *, shapes: rdflib.Graph | None = None, reference: bool = False) -> Report:
+    """Validate `data` against the project's shapes; return findings sorted for stable output.
+
+    By default the graph is validated in Oxigraph (`validate_store` on the store under `data`, or a copy);
+    `reference=True` runs everything in pyshacl, the reference the fast path is tested against: pyshacl
+    pre-binds `$this` and runs each SPARQL constraint once per focus node, on the Oxigraph-backed graph
+    itself (rdflib's own engine would take minutes on the review).
+    """
+    shapes = shapes if shapes is not None else shapes_graph()
+    if not reference:
+        return validate_store(_oxigraph_store(data), shapes=shapes)
+    return _finish(*_pyshacl(_on_oxigraph(data), shapes))
 
 
 def _rdflib_term(term: object) -> rdflib.term.Node:
-    from pyoxigraph import BlankNode, Literal, NamedNode
+    from kg.shacl_core import rdflib_term
 
-    if isinstance(term, NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, BlankNode):
-        return rdflib.BNode(term.value)
-    if isinstance(term, Literal):
-        if term.language:
-            return rdflib.Literal(term.value, lang=term.language)
-        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
-    raise TypeError(f"not an RDF term: {term!r}")
+    return rdflib_term(term)
+
+
+def _new_result(report: rdflib.Graph, focus: rdflib.term.Node, severity: str, component: rdflib.term.Node, shape: rdflib.term.Node):  # type: ignore[no-untyped-def]
+    node = rdflib.BNode()
+    report.add((_report_node(report), SH.result, node))
+    report.add((node, RDF.type, SH.ValidationResult))
+    report.add((node, SH.focusNode, focus))
+    report.add((node, SH.resultSeverity, SH[severity] if ":" not in severity else rdflib.URIRef(severity)))
+    report.add((node, SH.sourceConstraintComponent, component))
+    report.add((node, SH.sourceShape, shape))
+    return node
+
+
+def _add_core_result(report: rdflib.Graph, r, focus, path, value) -> None:  # type: ignore[no-untyped-def]
+    """Add a compiled core-constraint result to the SHACL report graph, as pyshacl would."""
+    node = _new_result(report, focus, str(r.source.severity), r.source.component, r.source.shape)
+    report.add((node, SH.resultMessage, r.source.message))
+    if path is not None:
+        report.add((node, SH.resultPath, path))
+    if value is not None:
+        report.add((node, SH.value, value))
 
 
 def _add_result(report: rdflib.Graph, r, focus: rdflib.term.Node, value: rdflib.term.Node) -> None:  # type: ignore[no-untyped-def]
     """Add a SPARQL-constraint result to the SHACL report graph, as pyshacl would."""
-    node = rdflib.BNode()
-    report_node = next(iter(report.subjects(RDF.type, SH.ValidationReport)))
-    report.add((report_node, SH.result, node))
-    report.add((node, RDF.type, SH.ValidationResult))
-    report.add((node, SH.focusNode, focus))
+    node = _new_result(report, focus, r.severity, SH.SPARQLConstraintComponent, rdflib.URIRef(r.shape))
     report.add((node, SH.value, value))
     report.add((node, SH.resultMessage, rdflib.Literal(r.message)))
-    report.add((node, SH.resultSeverity, SH[r.severity]))
-    report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
-    report.add((node, SH.sourceShape, rdflib.URIRef(r.shape)))
     if r.constraint is not None:
         report.add((node, SH.sourceConstraint, r.constraint))
     if r.path:
