@@ -9,13 +9,12 @@ import json
 import os
 import shutil
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyoxigraph import Quad, RdfFormat, Store, serialize
+from pyoxigraph import RdfFormat, Store
 
 from kg import vocabulary as v
 
@@ -53,25 +52,6 @@ def current(home: Path) -> Release:
     return Release(link.resolve())
 
 
-def nquads_lines(quads: list[Quad]) -> list[str]:
-    """The quads as N-Quads lines (without newlines) in a stable order (graph, subject, predicate, object),
-    at string-sort speed, so that two builds of the same sources write byte-identical files.
-
-    Within one graph the lines sort as their (subject, predicate, object) terms do: a line is the three
-    terms joined by spaces, an IRI never contains a space or '>', and where one term is a prefix of
-    another (a literal and the same literal with a language tag) the space after it sorts first.
-    """
-    by_graph: dict[str, list[Quad]] = defaultdict(list)
-    for q in quads:
-        by_graph[q.graph_name.value].append(q)
-    lines: list[str] = []
-    for graph in sorted(by_graph):
-        part = (serialize(by_graph[graph], format=RdfFormat.N_QUADS) or b"").decode().splitlines()
-        part.sort()
-        lines += part
-    return lines
-
-
 @contextmanager
 def staging(home: Path) -> Iterator[Path]:
     """A fresh, hidden release folder; removed whole if the block fails (or is interrupted)."""
@@ -104,21 +84,6 @@ def publish(home: Path, folder: Path, manifest: dict) -> Release:
     _swap(home, final)
     _prune(folder.parent, keep=final)
     return Release(final)
-
-
-def write_release(home: Path, lines: list[str], manifest: dict) -> Release:
-    """Write dump + store + manifest into a fresh folder and atomically make it `current`.
-
-    `lines` is the N-Quads dump in its stable order (`nquads_lines`)."""
-    with staging(home) as folder:
-        with (folder / "graph.nq").open("w", encoding="utf-8", newline="\n") as f:
-            for line in lines:
-                f.write(line)
-                f.write("\n")
-        store = load_store(folder)
-        store.optimize()
-        del store
-        return publish(home, folder, manifest)
 
 
 def _swap(home: Path, target: Path) -> None:

@@ -1,4 +1,4 @@
-"""Synthetic sources for scale tests (`kg synth`), and batched SHACL validation against the whole-graph run."""
+"""Synthetic sources for scale tests (`kg synth`), and the build's SHACL validation against pyshacl on many errors at once."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import yaml
 from pyoxigraph import Quad, RdfFormat, parse
 
 from kg import vocabulary as v
-from kg.batched_validation import plan, triple_lines, validate_batched
 from kg.build import graph_quads
 from kg.loading import load_sources
-from kg.release import current, nquads_lines
+from kg.release import current
 from kg.synth import distributions, synthesize
 from kg.validation import data_graph, shapes_graph, validate
 from tests.conftest import ROOT, run_kg
@@ -84,41 +83,20 @@ def test_synthetic_sources_build_validate_and_answer_stored_queries(synthetic: P
     assert outcomes.code == 0 and len(outcomes.stdout.strip().splitlines()) - 1 == manifest["counts"]["outcome measurements"]
 
 
-# --- batched validation == whole-graph validation -----------------------------------------------
+# --- the build's validation (SHACL in Oxigraph) == pyshacl alone, on graphs with many errors at once ---------
 
 
-def test_batches_cover_every_record_once(built_home: Path) -> None:
-    lines = current(built_home).dump_path.read_text(encoding="utf-8").splitlines()
-    triples = triple_lines(lines)
-    batches, shared, _ = plan(triples, batch_triples=2000)
-    assert len(batches) > 3
-    owned = [iri for _, focus in batches for iri in focus]
-    assert len(owned) == len(set(owned))  # every owned node is validated in exactly one batch
-    assert "<https://w3id.org/evidence-kg/id/study/tower>" in owned
-    subjects = {t.split(" ", 1)[0] for t in triples if t.startswith("<https://w3id.org/evidence-kg/id/cohort/")}
-    assert subjects <= set(owned)
-
-
-def test_batched_report_equals_whole_graph_report_on_the_review(built_home: Path, shapes) -> None:  # type: ignore[no-untyped-def]
-    lines = current(built_home).dump_path.read_text(encoding="utf-8").splitlines()
-    whole = validate(data_graph(parse(path=str(current(built_home).dump_path), format=RdfFormat.N_QUADS)), shapes=shapes)
-    batched = validate_batched(lines, shapes=shapes, workers=2, batch_triples=4000, whole_graph_below=0)
-    assert batched.conforms == whole.conforms
-    assert batched.findings == whole.findings
-
-
-def test_batched_report_equals_whole_graph_report_on_broken_sources(tmp_path: Path, shapes) -> None:  # type: ignore[no-untyped-def]
+def test_store_validation_equals_pyshacl_on_broken_sources(tmp_path: Path, shapes) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "sources"
     shutil.copytree(ROOT / "sources", target)
     for edit in (e for e in EDITS if e["stage"] == "shapes"):
         path = target / edit["file"]
         path.write_text(path.read_text(encoding="utf-8").replace(edit["original"], edit["replacement"], 1), encoding="utf-8")
-    quads = graph_quads(load_sources(target))
-    whole = validate(data_graph(quads), shapes=shapes)
-    batched = validate_batched(nquads_lines(quads), shapes=shapes, workers=2, batch_triples=3000, whole_graph_below=0)
-    assert not whole.conforms and len(whole.violations) >= len([e for e in EDITS if e["stage"] == "shapes"])
-    assert batched.conforms == whole.conforms
-    assert batched.findings == whole.findings
+    graph = data_graph(graph_quads(load_sources(target)))
+    fast, reference = validate(graph, shapes=shapes), validate(graph, shapes=shapes, reference=True)
+    assert not reference.conforms and len(reference.violations) >= len([e for e in EDITS if e["stage"] == "shapes"])
+    assert fast.conforms == reference.conforms
+    assert fast.findings == reference.findings
 
 
 _KINDS = "study|cohort|outcome|response|adverse-event|comparison|conflict"
@@ -130,8 +108,8 @@ def _renamed_apart(text: str, tag: str) -> str:
     return re.sub(rf"(https://w3id\.org/evidence-kg/id/(?:{_KINDS})/)", rf"\1{tag}-", text)
 
 
-def test_batched_report_equals_whole_graph_report_on_the_broken_graph_corpus(shapes) -> None:  # type: ignore[no-untyped-def]
-    """Every broken graph of tests/broken/, its records renamed apart, in one graph: one run vs batches."""
+def test_store_validation_equals_pyshacl_on_the_whole_broken_graph_corpus(shapes) -> None:  # type: ignore[no-untyped-def]
+    """Every broken graph of tests/broken/, its records renamed apart, in one graph."""
     quads: list[Quad] = []
     graph = v.GRAPHS["data"]
     for i, path in enumerate(sorted(BROKEN.glob("*.ttl"))):
@@ -141,8 +119,8 @@ def test_batched_report_equals_whole_graph_report_on_the_broken_graph_corpus(sha
         except SyntaxError:
             continue  # the malformed files of the corpus are tested as parse errors in test_shapes.py
         quads += [Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-    whole = validate(data_graph(quads), shapes=shapes)
-    batched = validate_batched(nquads_lines(quads), shapes=shapes, workers=2, batch_triples=400, whole_graph_below=0)
-    assert len(whole.violations) > 30
-    assert batched.conforms == whole.conforms
-    assert batched.findings == whole.findings
+    data = data_graph(quads)
+    fast, reference = validate(data, shapes=shapes), validate(data, shapes=shapes, reference=True)
+    assert len(reference.violations) > 30
+    assert fast.conforms == reference.conforms
+    assert fast.findings == reference.findings
