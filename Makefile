@@ -38,5 +38,8 @@ test: install
 lint: install
 	$(BIN)/ruff check kg service tests bench
 
+# About 10^4, 10^5, 10^6 and 10^7 triples (~275 a study); the README's table. Takes ~20 min on 2 cores.
+BENCH_SIZES ?= 36,360,3600,36600
+
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --sizes $(BENCH_SIZES) --whole-cap 120000 --rdflib-cap 120000
