@@ -408,6 +408,13 @@ def _kill_build_when(home: Path, ready) -> int:  # type: ignore[no-untyped-def]
     return proc.wait()
 
 
+def _wait_until_served(client: httpx.Client, release: str) -> None:
+    """A finished build is picked up by the running server's release watcher within moments."""
+    deadline = time.monotonic() + 30
+    while client.get("/health").json()["release"] != release and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def test_a_killed_build_leaves_the_previous_release_serving(built_home: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(built_home, home, symlinks=True)
@@ -428,6 +435,7 @@ def test_a_killed_build_leaves_the_previous_release_serving(built_home: Path, tm
             if code == 0:  # the build beat the kill: it must then be whole and current (rare on a fast machine)
                 assert (after.path / "manifest.json").is_file()
                 before = after
+                _wait_until_served(client, after.manifest["release"])
                 continue
             assert code == -signal.SIGKILL
             if after.path != before.path:
@@ -435,6 +443,7 @@ def test_a_killed_build_leaves_the_previous_release_serving(built_home: Path, tm
                 assert after.manifest["release"] == after.path.name
                 assert len(list(Store.read_only(str(after.store_path)).query(studies, use_default_graph_as_union=True))) == expected
                 before = after
+                _wait_until_served(client, after.manifest["release"])
                 continue
             if moment in moments[2:]:  # killed while writing: its half-written folder is left behind, unused
                 assert list((home / "releases").glob(".staging-*"))
