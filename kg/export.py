@@ -48,8 +48,31 @@ GRAPH_NAMES = tuple(v.GRAPHS)
 TEXT_PREFIXES = {k: ns for k, ns in CONTEXT_PREFIXES.items() if k != "ekgid"}
 
 
+# Compacted JSON-LD is made by rdflib in memory (about 2 KB a triple and minutes a million): above this
+# many triples (KG_JSONLD_MAX_TRIPLES) it is refused rather than let one export exhaust the machine;
+# N-Quads, N-Triples and Turtle stream at any size.
+JSONLD_MAX_TRIPLES = 500_000
+
+
+def jsonld_max_triples() -> int:
+    return int(os.environ.get("KG_JSONLD_MAX_TRIPLES", JSONLD_MAX_TRIPLES))
+
+
 class ExportError(ValueError):
     pass
+
+
+class TooLarge(ExportError):
+    pass
+
+
+def check_size(release: Release, fmt: str) -> None:
+    triples, limit = release.manifest.get("counts", {}).get("triples", 0), jsonld_max_triples()
+    if fmt == "jsonld" and triples > limit:
+        raise TooLarge(
+            f"JSON-LD is compacted in memory and this release has {triples:,} triples (the limit is {limit:,}, "
+            "KG_JSONLD_MAX_TRIPLES): export N-Quads, N-Triples or Turtle instead, which stream at any size"
+        )
 
 
 def graph_iri(graph: str) -> str:
@@ -90,6 +113,7 @@ def write_export(release: Release, fmt: str, out: BinaryIO, graph: str | None = 
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+    check_size(release, fmt)
     iri = graph_iri(graph) if graph is not None else None
     if fmt == "nq":
         for line in _dump_lines(release, iri):
@@ -229,6 +253,10 @@ def export_folder(release: Release, folder: Path, *, base_url: str | None = None
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in EXPORT_FORMATS:
+        try:
+            check_size(release, fmt)
+        except TooLarge:
+            continue  # a dump folder of a big release has every format that streams
         name = f"evidence-kg.{SUFFIXES[fmt]}"
         written.append(export_file(release, fmt, folder / name))
         written.append(export_file(release, fmt, folder / (name + ".gz"), compress=True))

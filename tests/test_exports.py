@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 import rdflib
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, parse
@@ -18,7 +19,7 @@ from kg.export import SUFFIXES, export_bytes, jsonld_bytes
 from kg.jsonld_context import build_context, load_context
 from kg.ontology import ontology_quads
 from kg.release import current
-from tests.conftest import run_kg
+from tests.conftest import kg_serve, run_kg
 
 FORMATS = {"nt": RdfFormat.N_TRIPLES, "nq": RdfFormat.N_QUADS, "ttl": RdfFormat.TURTLE, "trig": RdfFormat.TRIG,
            "rdf": RdfFormat.RDF_XML, "jsonld": RdfFormat.JSON_LD}
@@ -166,3 +167,24 @@ def test_void_description_counts_versions_and_links(built_home: Path, embedded) 
     assert int(g.value(exact, VOID.triples)) > 0
     # `kg export --format void` is the same description.
     assert run_kg("export", "--format", "void", "--base-url", "https://kg.example.org", home=built_home, check=True).stdout == result.stdout
+
+
+def test_jsonld_over_the_size_limit_is_refused_while_other_formats_stream(
+    built_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    triples = current(built_home).manifest["counts"]["triples"]
+    monkeypatch.setenv("KG_JSONLD_MAX_TRIPLES", str(triples - 1))  # this release is then one triple too big
+
+    refused = run_kg("export", "--format", "jsonld", home=built_home)
+    assert refused.code == 2 and refused.stdout == ""
+    assert f"{triples:,} triples" in refused.stderr and "Turtle" in refused.stderr and "Traceback" not in refused.stderr
+    assert run_kg("export", "--format", "turtle", home=built_home).code == 0
+    run_kg("export", "--all", "-o", str(tmp_path / "dist"), home=built_home, check=True)
+    assert (tmp_path / "dist" / "evidence-kg.ttl").is_file() and not (tmp_path / "dist" / "evidence-kg.jsonld").exists()
+
+    with kg_serve(built_home, tmp_path / "server.log", KG_JSONLD_MAX_TRIPLES=str(triples - 1)) as url:
+        response = httpx.get(url + "/export?format=jsonld")
+        assert response.status_code == 413 and "KG_JSONLD_MAX_TRIPLES" in response.text
+        assert httpx.get(url + "/export", headers={"Accept": "application/ld+json;q=0.9, text/turtle;q=0.5"}).status_code == 413
+        nt = httpx.get(url + "/export?format=nt")
+        assert nt.status_code == 200 and nt.content.count(b"\n") == triples

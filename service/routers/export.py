@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
-from kg.export import EXPORT_FORMATS, MEDIA_TYPES, SUFFIXES, export_file
+from kg.export import EXPORT_FORMATS, MEDIA_TYPES, SUFFIXES, TooLarge, check_size, export_file
 from kg.release import Release
 from service.caching import not_modified, not_modified_response, validators
+from service.errors import ApiError
 from service.negotiation import by_keyword, negotiate
 from service.published import Published, published
 
@@ -32,6 +33,7 @@ RESPONSES = {
     200: {"content": {m: {} for m in OFFERS}},
     304: {"description": "not modified (If-None-Match)"},
     406: {"description": "no acceptable format"},
+    413: {"description": "JSON-LD of a release larger than KG_JSONLD_MAX_TRIPLES (other formats stream at any size)"},
 }
 
 
@@ -64,6 +66,10 @@ async def _export(request: Request, pub: Published, fmt_param: Enum | None, grap
     headers = validators(etag, pub.last_modified, vary="Accept")  # GZipMiddleware adds Accept-Encoding
     if not_modified(request, etag, pub.last_modified):
         return not_modified_response(headers)
+    try:
+        check_size(release, fmt)
+    except TooLarge as exc:
+        raise ApiError(413, str(exc)) from None
     path = await run_in_threadpool(_file, release, fmt, graph, label)
     headers["Content-Disposition"] = f'inline; filename="evidence-kg-{label}.{SUFFIXES[fmt]}"'
     return FileResponse(path, media_type=media, headers=headers)
