@@ -12,7 +12,7 @@ Two ways in, both standard:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -66,12 +66,6 @@ def graph_lines(release: Release, iri: str) -> Iterator[bytes]:
                 yield line[: -len(suffix)] + b" .\n"
 
 
-def _counted(lines: Iterator[bytes], report: PushReport, iri: str) -> Iterator[bytes]:
-    for line in lines:
-        report.graphs[iri] += 1
-        yield line
-
-
 def _batches(lines: Iterator[bytes], size: int) -> Iterator[bytes]:
     """Lines joined into bodies of about 1 MB: a streamed request body without a chunk per line."""
     batch: list[bytes] = []
@@ -96,29 +90,38 @@ def _insert_data(iri: str, lines: list[bytes]) -> bytes:
     return b"INSERT DATA {\nGRAPH <" + iri.encode() + b"> {\n" + b"".join(lines) + b"}\n}\n"
 
 
-def update_requests(release: Release, graphs: list[str], chunk_size: int = 0) -> Iterator[bytes | Iterator[bytes]]:
-    """SPARQL Update bodies: DROP SILENT + INSERT DATA for every graph in one request (streamed), or the
-    drops and then inserts of at most `chunk_size` triples each."""
+def _insert_template(iri: str, lines: list[bytes]) -> bytes:
+    """Triples with blank nodes as an INSERT template with an empty WHERE: standard SPARQL 1.1, and what
+    stores that refuse blank nodes in INSERT DATA (Virtuoso 7: SP031) accept. The labels are scoped to the
+    template, so a graph's blank-node triples always travel in one."""
+    return b"INSERT {\nGRAPH <" + iri.encode() + b"> {\n" + b"".join(lines) + b"}\n} WHERE {}\n"
+
+
+def update_requests(release: Release, graphs: list[str], chunk_size: int = 0) -> Iterator[bytes | _Body]:
+    """SPARQL Update bodies: DROP SILENT + INSERT DATA (+ an INSERT template for the triples with blank
+    nodes) for every graph in one request (streamed), or the drops and then inserts of at most
+    `chunk_size` triples each."""
     drops = " ;\n".join(f"DROP SILENT GRAPH <{iri}>" for iri in graphs)
+    linked = {iri: [line for line in graph_lines(release, iri) if _touches_blank_node(line)] for iri in graphs}
     if not chunk_size:
 
         def whole() -> Iterator[bytes]:
             yield (drops + " ;\nINSERT DATA {\n").encode()
             for iri in graphs:
                 yield f"GRAPH <{iri}> {{\n".encode()
-                yield from _batches(graph_lines(release, iri), 1 << 20)
+                yield from _batches((line for line in graph_lines(release, iri) if not _touches_blank_node(line)), 1 << 20)
                 yield b"}\n"
             yield b"}\n"
+            for iri in graphs:
+                if linked[iri]:
+                    yield b";\n" + _insert_template(iri, linked[iri])
 
-        yield whole()
+        yield _Body(whole)
         return
     yield (drops + "\n").encode()
     for iri in graphs:
-        # A blank-node label means one node only within one request: the triples that touch blank nodes
-        # (the ontology's OWL restrictions and lists) go together, however many there are.
-        linked = [line for line in graph_lines(release, iri) if _touches_blank_node(line)]
-        if linked:
-            yield _insert_data(iri, linked)
+        if linked[iri]:
+            yield _insert_template(iri, linked[iri])
         chunk: list[bytes] = []
         for line in graph_lines(release, iri):
             if not _touches_blank_node(line):
@@ -130,27 +133,33 @@ def update_requests(release: Release, graphs: list[str], chunk_size: int = 0) ->
             yield _insert_data(iri, chunk)
 
 
-class _Sized:
-    """A request body that counts its bytes as httpx streams it."""
+class _Body:
+    """A request body streamed from the dump that can be sent again: Digest authentication sends a request
+    twice (the first gets the 401 challenge), so each send starts a fresh stream. Its length is measured
+    by a first pass, so that it goes with a Content-Length: Virtuoso 7 takes a chunked body as empty."""
 
-    def __init__(self, body: bytes | Iterator[bytes]) -> None:
-        self.body, self.sent = body, 0
+    def __init__(self, make: Callable[[], Iterator[bytes]]) -> None:
+        self.make, self.sent = make, 0
+        self.length = sum(len(piece) for piece in make())
 
     def __iter__(self) -> Iterator[bytes]:
-        for piece in [self.body] if isinstance(self.body, bytes) else self.body:
+        self.sent = 0
+        for piece in self.make():
             self.sent += len(piece)
             yield piece
 
 
-def _send(client: httpx.Client, method: str, url: str, body: _Sized, **kwargs) -> int:  # type: ignore[no-untyped-def]
+def _send(client: httpx.Client, method: str, url: str, body: bytes | _Body, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    if isinstance(body, _Body):
+        kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Length": str(body.length)}
     try:
-        response = client.request(method, url, content=iter(body) if not isinstance(body.body, bytes) else body.body, **kwargs)
+        response = client.request(method, url, content=body, **kwargs)
     except httpx.HTTPError as exc:
         raise PushError(f"{method} {url}: {exc or type(exc).__name__}") from None
     if response.status_code >= 400:
         detail = " ".join(response.text.split())[:300]
         raise PushError(f"{method} {url} answered {response.status_code} {response.reason_phrase}: {detail}")
-    return len(body.body) if isinstance(body.body, bytes) else body.sent
+    return len(body) if isinstance(body, bytes) else body.sent
 
 
 def push(release: Release, target: Target, *, method: str = "auto", graphs: list[str] | None = None, chunk_size: int = 0) -> PushReport:
@@ -168,27 +177,24 @@ def push(release: Release, target: Target, *, method: str = "auto", graphs: list
     if chunk_size < 0:
         raise PushError("chunk size must be 0 (one request) or a positive number of triples")
     wanted = [graph_iri(g) for g in graphs] if graphs else [g.value for g in v.GRAPHS.values()]
-    report = PushReport(method=method, atomic=False, graphs=dict.fromkeys(wanted, 0))
+    recorded = release.manifest.get("statistics", {}).get("graph_triples", {})
+    counts = {iri: recorded[iri] if iri in recorded else sum(1 for _ in graph_lines(release, iri)) for iri in wanted}
+    report = PushReport(method=method, atomic=False, graphs=counts)
     start = time.perf_counter()
     with target.client() as client:
         if method == "update":
             for body in update_requests(release, wanted, chunk_size):
-                report.bytes_sent += _send(
-                    client, "POST", str(target.update_url), _Sized(body), headers={"Content-Type": "application/sparql-update"}
-                )
+                headers = {"Content-Type": "application/sparql-update"}
+                report.bytes_sent += _send(client, "POST", str(target.update_url), body, headers=headers)
                 report.requests += 1
             report.atomic = report.requests == 1
         else:
             for iri in wanted:
                 # N-Triples is Turtle: every Graph Store implementation reads text/turtle.
-                body = _Sized(_batches(_counted(graph_lines(release, iri), report, iri), 1 << 20))
-                report.bytes_sent += _send(client, "PUT", str(target.graph_store_url), body, params={"graph": iri},
+                gsp_body = _Body(lambda iri=iri: _batches(graph_lines(release, iri), 1 << 20))  # type: ignore[misc]
+                report.bytes_sent += _send(client, "PUT", str(target.graph_store_url), gsp_body, params={"graph": iri},
                                            headers={"Content-Type": "text/turtle"})  # fmt: skip
                 report.requests += 1
             report.atomic = len(wanted) == 1
-    if method == "update":
-        recorded = release.manifest.get("statistics", {}).get("graph_triples", {})
-        for iri in wanted:
-            report.graphs[iri] = recorded[iri] if iri in recorded else sum(1 for _ in graph_lines(release, iri))
     report.seconds = time.perf_counter() - start
     return report
