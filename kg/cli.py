@@ -51,9 +51,9 @@ def build(
         fail(f"{len(errors)} problem(s) in the sources; nothing was built, the previous release is unchanged")
     except ValidationFailed as exc:
         _print_report(exc.report, err)
-        fail(f"{exc}; nothing was written, the previous release is unchanged")
+        fail(f"{exc}; nothing was published, the previous release is unchanged")
     except ShapesError as exc:
-        fail(f"{exc}; nothing was written, the previous release is unchanged")
+        fail(f"{exc}; nothing was published, the previous release is unchanged")
     table = Table(title="built", show_header=False)
     for key, value in result.counts.items():
         table.add_row(key, str(value))

@@ -228,7 +228,7 @@ def test_build_refuses_a_bad_graph_and_keeps_the_previous_release(tmp_path: Path
     assert result.code == 1
     assert "Violation ekgid:response/tower/blinatumomab/cr-crh-cri" in result.stderr
     assert "300 responders exceed the denominator of 271" in result.stderr
-    assert "nothing was written, the previous release is unchanged" in result.stderr
+    assert "nothing was published, the previous release is unchanged" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert (home / "current").resolve() == good.path
     assert sorted(p.name for p in (home / "releases").iterdir()) == releases_before
