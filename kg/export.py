@@ -84,16 +84,6 @@ def graph_iri(graph: str) -> str:
     raise ExportError(f"unknown graph {graph!r}: one of {', '.join(GRAPH_NAMES)}")
 
 
-def release_quads(release: Release) -> list[Quad]:
-    """The release's quads in the stable order they were dumped in (in memory: for small releases)."""
-    return list(dict.fromkeys(parse(path=str(release.dump_path), format=RdfFormat.N_QUADS)))
-
-
-def merged_triples(quads: list[Quad]) -> list[Triple]:
-    """The union of the graphs, each triple once, sorted."""
-    return sorted({q.triple for q in quads}, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-
-
 def export_bytes(release: Release, fmt: str, graph: str | None = None) -> bytes:
     """Serialize the release (or one named graph, by name or IRI) in `fmt`; triple formats merge the graphs."""
     buffer = io.BytesIO()
@@ -107,7 +97,7 @@ def write_export(release: Release, fmt: str, out: BinaryIO, graph: str | None = 
 
     The dump is the release's canonical N-Quads (kg.dump): each graph's lines sorted and distinct, the
     graph name last. N-Quads is the dump itself. A triple's N-Triples line is its quad's line without
-    the graph name; GNU sort puts those lines in the order `merged_triples` gives (an IRI holds no
+    the graph name; GNU sort puts those lines in (subject, predicate, object) order (an IRI holds no
     space or '>') and drops the triples that several graphs share. The other formats are Oxigraph's
     serializers fed by a streaming parser of those sorted lines (or of the dump, for TriG).
     """
@@ -211,14 +201,9 @@ def _canonical(node: Any, key: str | None = None) -> Any:
     return node
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    """Gzip without a timestamp or file name in the header, so equal input gives equal bytes."""
-    return gzip.compress(data, compresslevel=9, mtime=0)
-
-
 @contextmanager
 def gzipped(out: BinaryIO) -> Iterator[BinaryIO]:
-    """A stream that gzips into `out` as `gzip_bytes` does (no timestamp, no file name)."""
+    """A stream that gzips into `out` without a timestamp or file name, so equal input gives equal bytes."""
     with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=out, mtime=0) as z:
         yield z  # type: ignore[misc]
 
