@@ -3,7 +3,7 @@
 Both return pyoxigraph result objects, so every output format is written by one serializer and the
 same query gives byte-identical CSV on either engine.
 
-A remote query is one POST of the SPARQL 1.1 Protocol. The stored queries read the default graph as the
+A remote query is one POST of the SPARQL 1.1 Protocol, sent by SPARQLWrapper. The stored queries read the default graph as the
 union of the release's graphs (the embedded store runs them with `use_default_graph_as_union`); a remote
 store gives them that in one of two ways (docs/remote-engines.md):
 - "store" (the default): its own default graph is the union of its graphs (Virtuoso, GraphDB, Neptune do
@@ -15,15 +15,15 @@ store gives them that in one of two ways (docs/remote-engines.md):
 
 from __future__ import annotations
 
+import ast
 import contextlib
-import io
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 
-import httpx
 from pyoxigraph import (
     QueryBoolean,
     QueryResultsFormat,
@@ -79,6 +79,7 @@ ACCEPT_ANY = f"{ACCEPT_TABLE}, {ACCEPT_GRAPH}"  # the query form is not known (t
 
 
 DATASETS = ("store", "release")
+_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404, "URITooLong": 414, "EndPointInternalError": 500}
 ONTOLOGY = v.BASE + "ontology"  # the ontology's IRI, a subject in every release's ontology graph
 
 
@@ -88,41 +89,6 @@ def check_endpoint(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValueError(f"{url!r} is not an http(s) URL of a SPARQL endpoint (e.g. http://localhost:7878/query)")
     return url
-
-
-@lru_cache(maxsize=1)
-def _client() -> httpx.Client:
-    # One pool of keep-alive connections per process (a query worker, or `kg query`); timeouts are per request.
-    return httpx.Client(follow_redirects=True, headers={"User-Agent": "evidence-kg"})
-
-
-class _Body(io.RawIOBase):
-    """The response body as a file for Oxigraph's parsers, read as they need it: the row cap stops the
-    download. A network failure is kept, to be reported as the endpoint's (not as malformed data)."""
-
-    def __init__(self, chunks: Iterator[bytes], engine: RemoteEngine) -> None:
-        self._chunks = chunks
-        self._engine = engine
-        self._rest = b""
-        self.failure: EngineError | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
-        while not self._rest:
-            try:
-                chunk = next(self._chunks, None)
-            except httpx.HTTPError as exc:
-                self.failure = self._engine.failure(exc)
-                raise OSError(str(self.failure)) from None
-            if chunk is None:
-                return 0
-            self._rest = chunk
-        n = min(len(buffer), len(self._rest))
-        buffer[:n] = self._rest[:n]
-        self._rest = self._rest[n:]
-        return n
 
 
 @dataclass(frozen=True)
@@ -153,7 +119,9 @@ class RemoteEngine:
                 if isinstance(result, QuerySolutions):  # (kept as TSV: Oxigraph's lossless text, read back as solutions)
                     return parse_query_results(result.serialize(format=QueryResultsFormat.TSV) or b"", format=QueryResultsFormat.TSV)
                 return result if isinstance(result, QueryBoolean) else iter(list(result))
-            except (SyntaxError, ValueError, OSError) as exc:
+            except OSError as exc:
+                raise self.failure(exc) from None
+            except (SyntaxError, ValueError) as exc:
                 raise self.malformed(exc) from None
 
     def problem(self, timeout: float = 1.0) -> str | None:
@@ -195,46 +163,64 @@ class RemoteEngine:
         own_dataset: bool = False,
         accept: str = ACCEPT_ANY,
     ) -> Iterator[Result]:
-        """Send the query; the answer, parsed lazily while the response is open (EngineError if there is none).
+        """Send the query (SPARQLWrapper, POST); the answer, parsed lazily from the open response while the
+        caller reads it (EngineError if there is none), so that a row cap stops the download.
 
         Without `default_graphs` / `named_graphs` and unless the query names its own dataset, the release's
         graphs are named as the dataset when `self.dataset` is "release"."""
-        data = {"query": text, **self._dataset(default_graphs, named_graphs, own_dataset)}
-        body: _Body | None = None
-        try:
-            with _client().stream("POST", self.endpoint, data=data, headers={"Accept": accept}, timeout=self.timeout) as response:
-                if response.status_code >= 400:
-                    raise self._refusal(response)
-                body = _Body(response.iter_bytes(), self)
-                result = self._parse(response.headers.get("content-type", ""), body)
-                try:
-                    yield result
-                except BaseException:
-                    if body.failure is not None:  # the connection broke while the caller read: say so
-                        raise body.failure from None
-                    raise
-        except httpx.HTTPError as exc:
-            raise self.failure(exc) from None
+        from SPARQLWrapper import POST, SPARQLWrapper  # imported here: only remote runs need it
+        from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-    def failure(self, exc: httpx.HTTPError) -> EngineError:
-        if isinstance(exc, httpx.TimeoutException):
+        client = SPARQLWrapper(self.endpoint, agent="evidence-kg")
+        client.setMethod(POST)
+        client.setTimeout(int(max(1, self.timeout)))
+        # SPARQLWrapper guesses the query form by keyword and is misled by words in comments ("add", "drop"),
+        # then sends a SELECT as an update: whole-line comments are documentation, leave them out.
+        client.setQuery("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+        client.addCustomHttpHeader("Accept", accept)
+        for name, graphs in self._dataset(default_graphs, named_graphs, own_dataset).items():
+            for graph in graphs:
+                client.addParameter(name, graph)
+        try:
+            response = client.query().response
+        except SPARQLWrapperException as exc:
+            raise self._refusal(exc) from None
+        except urllib.error.HTTPError as exc:
+            raise self._refusal(exc) from None
+        except OSError as exc:  # URLError, a refused connection, a timeout
+            raise self.failure(exc) from None
+        with contextlib.closing(response):
+            result = self._parse(response.headers.get("Content-Type", ""), response)
+            try:
+                yield result
+            except OSError as exc:  # the connection broke or went silent while the caller read the answer
+                raise self.failure(exc) from None
+
+    def failure(self, exc: OSError) -> EngineError:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError):
             return EngineError(f"the SPARQL endpoint {self.endpoint} did not answer within {self.timeout:g} s", 504)
-        return EngineError(f"the SPARQL endpoint {self.endpoint} could not be reached: {exc or type(exc).__name__}", 502)
+        return EngineError(f"the SPARQL endpoint {self.endpoint} could not be reached: {reason or type(exc).__name__}", 502)
 
     def malformed(self, exc: Exception) -> EngineError:
         return EngineError(f"the SPARQL endpoint {self.endpoint} sent a malformed answer: {exc}")
 
-    def _refusal(self, response: httpx.Response) -> EngineError:
-        response.read()
-        detail = " ".join(response.text.split())[:500]
+    def _refusal(self, exc: Exception) -> EngineError:
+        # SPARQLWrapper names the status by exception (QueryBadFormed: 400, EndPointNotFound: 404, ...) and keeps
+        # the store's words after "Response:"; any other status comes as urllib's HTTPError.
+        code = getattr(exc, "code", None) or _STATUS.get(type(exc).__name__, 502)
+        if isinstance(exc, urllib.error.HTTPError):
+            raw: str | bytes = exc.read()
+        else:  # the message ends with "Response:\n" and the repr of the body's bytes
+            raw = str(exc).split("Response:\n", 1)[-1].strip()
+            if raw[:2] in ("b'", 'b"'):
+                raw = ast.literal_eval(raw)
+        detail = " ".join((raw.decode(errors="replace") if isinstance(raw, bytes) else raw).split())[:500]
         # A 400 is the store's verdict on the query (its parser, its limits): the client's to fix. Anything else is ours.
-        status = 400 if response.status_code == 400 else 502
-        answered = f"{response.status_code} {response.reason_phrase}"
-        return EngineError(f"the SPARQL endpoint {self.endpoint} answered {answered}: {detail}", status)
+        return EngineError(f"the SPARQL endpoint {self.endpoint} answered {code}: {detail}", 400 if code == 400 else 502)
 
-    def _parse(self, content_type: str, body: _Body) -> Result:
+    def _parse(self, content_type: str, reader: BinaryIO) -> Result:
         media = content_type.split(";", 1)[0].strip().lower()
-        reader = io.BufferedReader(body)
         try:
             table = QueryResultsFormat.from_media_type(media) if media else None
             if table is not None and table != QueryResultsFormat.CSV:
@@ -243,7 +229,7 @@ class RemoteEngine:
             if graph is not None:
                 return parse(reader, format=graph)
         except (SyntaxError, ValueError, OSError) as exc:
-            raise body.failure or self.malformed(exc) from None
+            raise self.malformed(exc) from None
         what = media or "no Content-Type"
         raise EngineError(f"the SPARQL endpoint {self.endpoint} answered with {what}, which is neither SPARQL results nor RDF")
 

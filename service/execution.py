@@ -219,7 +219,9 @@ def _remotely(engine: RemoteEngine, task: Task, verdict: CheckedQuery | None, ha
             media, fmt = _format(result, task)
             try:
                 body, truncated = _serialized(result, fmt, task.max_rows)
-            except (OSError, ValueError, SyntaxError) as exc:  # the rows are parsed as they are written
+            except OSError as exc:  # the connection broke or went silent while the rows streamed in
+                raise engine.failure(exc) from None
+            except (ValueError, SyntaxError) as exc:  # the rows are parsed as they are written
                 raise engine.malformed(exc) from None
     except EngineError as exc:
         raise ApiError(exc.status, str(exc)) from None
