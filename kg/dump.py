@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pyoxigraph import Quad, RdfFormat, serialize
 
@@ -72,14 +73,10 @@ class DumpWriter:
             if done.returncode != 0:
                 raise DumpError(f"sort of the {graph} quads failed: {done.stderr.decode(errors='replace').strip()}")
             part.unlink()
-        stats = _statistics(graphs)
         digest = hashlib.sha256()
         with dump.open("wb") as out:
-            for path in graphs.values():
-                with path.open("rb") as f:
-                    while chunk := f.read(CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
+            counted = {graph: _append(path, out, digest) for graph, path in graphs.items()}
+        stats = _statistics(graphs, counted)
         shutil.rmtree(self.folder, ignore_errors=True)
         return DumpStats(**stats, sha256=digest.hexdigest())
 
@@ -88,12 +85,15 @@ CHUNK = 1 << 22
 CONFLICT = f" <{v.RDF}type> <{v.EKG}Conflict> <".encode()
 
 
-def _lines_and_conflicts(path: Path) -> tuple[int, int]:
-    """Lines, and lines typing an ekg:Conflict, counted on whole-line chunks at C speed."""
+def _append(path: Path, out: BinaryIO, digest: hashlib._Hash) -> tuple[int, int]:
+    """Copy a sorted graph file onto the dump, hashing it; its lines, and lines typing an ekg:Conflict,
+    counted on the same whole-line chunks at C speed (one read of each file for all three)."""
     lines = conflicts = 0
     rest = b""
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
             rest, chunk = chunk[cut:], chunk[:cut]
@@ -109,8 +109,7 @@ def _triples(path: Path) -> Iterator[bytes]:
             yield line[: line.rfind(b" <", 0, len(line) - 2)]
 
 
-def _statistics(graphs: dict[str, Path]) -> dict:
-    counted = {graph: _lines_and_conflicts(path) for graph, path in graphs.items()}
+def _statistics(graphs: dict[str, Path], counted: dict[str, tuple[int, int]]) -> dict:
     quads = {graph: n for graph, (n, _) in counted.items()}
     # Lines are distinct within a graph, so only a triple in several graphs repeats: collect the smaller
     # graphs' triples in a set and look the largest graph's up in it (Python touches its lines once).
